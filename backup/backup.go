@@ -1,0 +1,285 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// ErrSuspect means the snapshot's revision went backwards (a reset or freshly
+// initialised cluster): it was kept aside, not counted as a good snapshot.
+var ErrSuspect = errors.New("suspect snapshot")
+
+// ErrVerify means a snapshot failed verification.
+var ErrVerify = errors.New("verification failed")
+
+// Options for one backup.
+type Options struct {
+	Manifest    string
+	Reason      string
+	Method      string // MethodAuto, MethodExec or MethodSidecar
+	AcceptReset bool   // take a lower revision as the new baseline (a deliberate reset)
+	LockTimeout time.Duration
+	Policy      store.Policy
+	Logger      *slog.Logger
+}
+
+// Result says what the backup did.
+type Result struct {
+	Snapshot *store.Snapshot // nil when nothing was written
+	Skipped  bool            // etcd's revision equals the newest snapshot's
+	Revision int64
+	Method   string
+	Duration time.Duration
+	Warnings []string // later steps that failed after the snapshot was durable
+}
+
+// Backup takes one verified snapshot of the running etcd inside its own image and
+// stores it, then prunes. Only the steps before the snapshot is durable can fail
+// the backup; later ones only warn.
+func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) (*Result, error) {
+	start := time.Now()
+	log := o.Logger
+	m, err := manifest.Load(o.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := st.Lock(ctx, o.LockTimeout, "backup ("+o.Reason+")")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cleanLeftovers(ctx, rt, st, m, log)
+
+	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("found etcd", "container", ec.ID, "image", ec.Image.Reference, "digest", ec.Image.Digest)
+	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
+	if err != nil {
+		return nil, err
+	}
+	tls, err := clientTLS(m)
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := chooseTarget(rt, ec, m, st, tools, tls, o.Method, log)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := endpointRevision(ctx, tgt)
+	if err != nil && tgt.method == MethodExec && o.Method != MethodExec && errors.Is(err, errExecFailed) {
+		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
+		tgt.cleanupTarget()
+		if tgt, err = sidecarTarget(rt, ec, m, tools, tls, filepath.Join(st.Dir, "staging")); err == nil {
+			rev, err = endpointRevision(ctx, tgt)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer tgt.cleanupTarget()
+
+	res, err := takeSnapshot(ctx, st, m, ec, tgt, rev, o, log)
+	if err != nil || res.Snapshot == nil {
+		return res, err
+	}
+	res.Method = tgt.method
+	res.Warnings = afterDurable(ctx, rt, st, ec, o, log)
+	res.Duration = time.Since(start)
+	if res.Snapshot.Kind == store.Suspect {
+		return res, fmt.Errorf("%w: %s", ErrSuspect, res.Snapshot.Meta.Suspect)
+	}
+	return res, nil
+}
+
+func clientTLS(m *manifest.Etcd) (tlsArgs, error) {
+	url, err := m.LoopbackClientURL()
+	if err != nil {
+		return tlsArgs{}, err
+	}
+	cert, key := m.HealthcheckClientCert()
+	return tlsArgs{Endpoint: url, CACert: m.Member.TrustedCAFile, Cert: cert, Key: key}, nil
+}
+
+// chooseTarget prefers exec in the etcd container, staging on its tmpfs; it falls
+// back to a sidecar staging in the backup dir when the tmpfs lacks room.
+func chooseTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, log *slog.Logger) (*target, error) {
+	sidecarStaging := filepath.Join(st.Dir, "staging")
+	switch method {
+	case MethodSidecar:
+		return sidecarTarget(rt, ec, m, tools, tls, sidecarStaging)
+	case MethodExec:
+		return execTarget(rt, ec, m, tools, tls)
+	}
+	need := dbSize(m.Member.HostDataDir)*11/10 + 8*mib
+	free, err := freeBytes(m.Member.HostDataDir)
+	if err == nil && free >= need {
+		return execTarget(rt, ec, m, tools, tls)
+	}
+	log.Warn("staging outside the tmpfs in a sidecar", "reason", errNoRoom, "need", humanMiB(need), "free", humanMiB(free))
+	return sidecarTarget(rt, ec, m, tools, tls, sidecarStaging)
+}
+
+// endpointRevision asks the running etcd for its current revision.
+func endpointRevision(ctx context.Context, tgt *target) (int64, error) {
+	out, err := tgt.runOK(ctx, "etcdctl endpoint status", endpointStatusArgs(tgt.tools, tgt.tls))
+	if err != nil {
+		return 0, err
+	}
+	rev, _, _, err := parseEndpointStatus(out)
+	return rev, err
+}
+
+func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, tgt *target, rev int64, o Options, log *slog.Logger) (*Result, error) {
+	if skip, err := unchanged(st, rev, log); skip || err != nil {
+		return &Result{Skipped: true, Revision: rev}, err
+	}
+	name := fmt.Sprintf("snapshot-%d.db", time.Now().UnixNano())
+	if _, err := tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name))); err != nil {
+		return nil, err
+	}
+	defer os.Remove(tgt.hostFile(name))
+	status, err := verifyStaged(ctx, tgt, name, rev)
+	if err != nil {
+		return nil, err
+	}
+	meta := newMetadata(m, ec, status, o.Reason)
+	kind := store.Good
+	if why := resetGuard(st, status.Revision, o.AcceptReset); why != "" {
+		kind, meta.Suspect = store.Suspect, why
+	}
+	snap, err := storeStaged(ctx, st, tgt.hostFile(name), meta, kind)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("snapshot stored", "id", snap.Meta.ID, "kind", kind.String(), "revision", status.Revision, "raw", snap.Meta.RawSize, "stored", snap.Meta.StoredSize)
+	return &Result{Snapshot: snap, Revision: status.Revision}, nil
+}
+
+// verifyStaged reads the staged file with etcd's own tool, in the same image.
+func verifyStaged(ctx context.Context, tgt *target, name string, minRev int64) (store.EtcdStatus, error) {
+	out, err := tgt.runOK(ctx, "snapshot status", statusArgs(tgt.tools, tgt.ctFile(name)))
+	if err != nil {
+		return store.EtcdStatus{}, fmt.Errorf("%w: %w", ErrVerify, err)
+	}
+	status, err := parseSnapshotStatus(out)
+	if err != nil {
+		return store.EtcdStatus{}, fmt.Errorf("%w: %w", ErrVerify, err)
+	}
+	if status.Revision < minRev {
+		return store.EtcdStatus{}, fmt.Errorf("%w: snapshot revision %d is below the %d etcd reported before it", ErrVerify, status.Revision, minRev)
+	}
+	return status, nil
+}
+
+func storeStaged(ctx context.Context, st *store.Store, file string, meta *store.Metadata, kind store.Kind) (*store.Snapshot, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("open staged snapshot: %w", err)
+	}
+	defer f.Close()
+	return st.Write(ctx, meta, f, kind)
+}
+
+func newMetadata(m *manifest.Etcd, ec *erdrt.EtcdContainer, status store.EtcdStatus, reason string) *store.Metadata {
+	node, _ := os.Hostname()
+	now := time.Now().UTC()
+	return &store.Metadata{
+		Time: now, Reason: reason, Node: node,
+		Image: store.Image{Reference: ec.Image.Reference, Digest: ec.Image.Digest.String()},
+		Etcd:  status,
+		Member: store.Member{
+			Name: m.Member.Name, InitialCluster: m.Member.InitialCluster,
+			InitialAdvertisePeerURLs: m.Member.InitialAdvertisePeerURLs,
+			InitialClusterToken:      m.Member.InitialClusterToken, DataDir: m.Member.HostDataDir,
+		},
+	}
+}
+
+// unchanged reports whether etcd is still at the newest stored revision, good or
+// suspect: an idle cluster then writes nothing. A cluster still sitting at a
+// suspect revision keeps failing, so the alarm does not go quiet.
+func unchanged(st *store.Store, rev int64, log *slog.Logger) (bool, error) {
+	if newest, err := st.Newest(); err == nil && newest.Meta.Etcd.Revision == rev {
+		log.Info("etcd unchanged since the newest snapshot; nothing written", "revision", rev, "snapshot", newest.Meta.ID)
+		return true, nil
+	}
+	sus, _, err := st.ListSuspect()
+	if err == nil && len(sus) > 0 && sus[0].Meta.Etcd.Revision == rev {
+		return true, fmt.Errorf("%w: etcd is still at revision %d of suspect snapshot %s (%s); pass --accept-reset if the reset was deliberate", ErrSuspect, rev, sus[0].Meta.ID, sus[0].Meta.Suspect)
+	}
+	return false, nil
+}
+
+// resetGuard explains why a snapshot at rev must be kept aside, or returns "".
+// The baseline is the newest good snapshot, unless a restore since then started
+// etcd from an older one.
+func resetGuard(st *store.Store, rev int64, accept bool) string {
+	newest, err := st.Newest()
+	if err != nil || accept {
+		return ""
+	}
+	base, from := newest.Meta.Etcd.Revision, "newest good snapshot "+newest.Meta.ID
+	if rec, err := st.ReadRestoreRecord(); err == nil && rec != nil && rec.Time.After(newest.Meta.Time) {
+		base, from = rec.Revision, "restore of "+rec.SnapshotID
+	}
+	if rev >= base {
+		return ""
+	}
+	return fmt.Sprintf("revision %d is below %d of the %s: etcd was reset or re-initialised", rev, base, from)
+}
+
+// afterDurable archives the image the first time its digest is seen and prunes.
+// The snapshot is already safe, so failures here are warnings.
+func afterDurable(ctx context.Context, rt *erdrt.Runtime, st *store.Store, ec *erdrt.EtcdContainer, o Options, log *slog.Logger) []string {
+	var warns []string
+	if err := archiveImage(ctx, rt, st, &ec.Image, log); err != nil {
+		warns = append(warns, err.Error())
+		log.Warn("image archive failed; the snapshot is kept", "err", err)
+	}
+	if _, err := st.Prune(o.Policy, false); err != nil {
+		warns = append(warns, err.Error())
+		log.Warn("prune failed; the snapshot is kept", "err", err)
+	}
+	return warns
+}
+
+func archiveImage(ctx context.Context, rt *erdrt.Runtime, st *store.Store, img *erdrt.Image, log *slog.Logger) error {
+	if st.HasImageArchive(img.Digest.String()) {
+		return nil
+	}
+	err := st.WriteImageArchive(img.Digest.String(), func(w io.Writer) error {
+		return images.Export(ctx, rt.Client, rt.Handle(img).Name(), w)
+	})
+	if err == nil {
+		log.Info("image archived", "image", img.Reference, "digest", img.Digest)
+	}
+	return err
+}
+
+// cleanLeftovers removes what a killed run may have left: temporary files in the
+// store, sidecar containers, staged snapshots. Called under the lock.
+func cleanLeftovers(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, log *slog.Logger) {
+	if removed, err := st.CleanTemp(); err != nil {
+		log.Warn("clean store temp files", "err", err)
+	} else if len(removed) > 0 {
+		log.Info("removed leftovers of an interrupted run", "files", removed)
+	}
+	if n, err := rt.RemoveLeftoverSidecars(ctx); err == nil && n > 0 {
+		log.Info("removed leftover sidecar containers", "count", n)
+	}
+	os.RemoveAll(filepath.Join(m.Member.HostDataDir, stagingName))
+	os.RemoveAll(filepath.Join(st.Dir, "staging"))
+}

@@ -1,0 +1,46 @@
+package backup
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// Defrag runs `etcdctl defrag` inside the running etcd container, under the store
+// lock so it never overlaps a backup.
+func Defrag(ctx context.Context, rt *erdrt.Runtime, st *store.Store, manifestPath string, lockTimeout time.Duration, log *slog.Logger) (string, error) {
+	m, err := manifest.Load(manifestPath)
+	if err != nil {
+		return "", err
+	}
+	unlock, err := st.Lock(ctx, lockTimeout, "defrag")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
+	if err != nil {
+		return "", err
+	}
+	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
+	if err != nil {
+		return "", err
+	}
+	tls, err := clientTLS(m)
+	if err != nil {
+		return "", err
+	}
+	tgt, err := execTarget(rt, ec, m, tools, tls)
+	if err != nil {
+		return "", err
+	}
+	defer tgt.cleanupTarget()
+	out, err := tgt.runOK(ctx, "etcdctl defrag", defragArgs(tools, tls))
+	log.Debug("defrag done", "output", string(out))
+	return string(out), err
+}

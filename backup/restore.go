@@ -1,0 +1,240 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// ErrNoSnapshot means no snapshot could be restored; the data dir was left empty
+// so that kubelet does not start an empty etcd.
+var ErrNoSnapshot = errors.New("no usable snapshot")
+
+// ErrNoRoom means the data dir's filesystem is too small for the snapshot.
+var ErrNoRoom = errors.New("data dir too small")
+
+// RestoreOptions for one restore.
+type RestoreOptions struct {
+	Manifest     string
+	DataDir      string // host data dir; "" means the manifest's etcd-data hostPath
+	Snapshot     string // a snapshot id to restore instead of the newest good one
+	AllowEmpty   bool   // no snapshot at all is fine (a brand-new cluster)
+	BumpRevision bool   // etcd's advice for Kubernetes: --bump-revision 1e9 --mark-compacted
+	LockTimeout  time.Duration
+	Logger       *slog.Logger
+}
+
+// RestoreResult says what the restore did.
+type RestoreResult struct {
+	Snapshot *store.Snapshot // nil when nothing was restored
+	NoOp     string          // why nothing was done
+	DataDir  string
+	Skipped  []string // snapshots passed over, with why
+	Duration time.Duration
+}
+
+const (
+	restoreWork = ".etcd-ramdisk-restore"
+	bumpBy      = "1000000000"
+)
+
+// Restore puts the newest good snapshot into an empty data dir, atomically: the
+// member directory appears complete or not at all.
+func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreOptions) (*RestoreResult, error) {
+	start := time.Now()
+	log := o.Logger
+	m, err := manifest.Load(o.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	dataDir := o.DataDir
+	if dataDir == "" {
+		dataDir = m.Member.HostDataDir
+	}
+	res := &RestoreResult{DataDir: dataDir}
+	unlock, err := st.Lock(ctx, o.LockTimeout, "restore")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if hasMember(dataDir) {
+		res.NoOp = "data dir " + dataDir + " already holds an etcd member"
+		return res, nil
+	}
+	if err := prepareDataDir(dataDir, log); err != nil {
+		return nil, err
+	}
+	candidates, err := restoreCandidates(st, o.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	if len(candidates) == 0 {
+		if o.AllowEmpty {
+			res.NoOp = "no snapshot in " + st.Dir + "; --allow-empty lets etcd start empty"
+			return res, nil
+		}
+		return nil, fmt.Errorf("%w: no snapshot in %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", ErrNoSnapshot, st.Dir, dataDir)
+	}
+	for i := range candidates {
+		snap := &candidates[i]
+		err := restoreOne(ctx, rt, st, m, dataDir, snap, o, log)
+		if err == nil {
+			res.Snapshot, res.Duration = snap, time.Since(start)
+			if werr := st.WriteRestoreRecord(store.RestoreRecord{Time: time.Now().UTC(), SnapshotID: snap.Meta.ID, Revision: snap.Meta.Etcd.Revision, Image: snap.Meta.Image.Reference}); werr != nil {
+				log.Warn("restore record not written", "err", werr)
+			}
+			return res, nil
+		}
+		if !errors.Is(err, errBadSnapshot) {
+			return nil, err
+		}
+		log.Warn("snapshot unusable; trying the next older one", "id", snap.Meta.ID, "err", err)
+		res.Skipped = append(res.Skipped, snap.Meta.ID+": "+err.Error())
+	}
+	return nil, fmt.Errorf("%w: all %d snapshots failed verification (%s); the data dir %s is left empty", ErrNoSnapshot, len(candidates), strings.Join(res.Skipped, "; "), dataDir)
+}
+
+// errBadSnapshot marks a fault of the snapshot itself, after which an older one is tried.
+var errBadSnapshot = errors.New("bad snapshot")
+
+func hasMember(dataDir string) bool {
+	fi, err := os.Stat(filepath.Join(dataDir, "member"))
+	return err == nil && fi.IsDir()
+}
+
+// prepareDataDir removes the work files of an interrupted restore. Nothing else is
+// touched: without member/ the data dir holds nothing etcd would use.
+func prepareDataDir(dataDir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", dataDir, err)
+	}
+	for _, name := range []string{restoreWork, stagingName} {
+		p := filepath.Join(dataDir, name)
+		if _, err := os.Stat(p); err == nil {
+			log.Info("removing the leftovers of an interrupted run", "path", p)
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("remove %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func restoreCandidates(st *store.Store, id string) ([]store.Snapshot, error) {
+	if id != "" {
+		snap, err := st.Get(id)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %q: %w", id, err)
+		}
+		return []store.Snapshot{*snap}, nil
+	}
+	snaps, _, err := st.List()
+	return snaps, err
+}
+
+func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, dataDir string, snap *store.Snapshot, o RestoreOptions, log *slog.Logger) error {
+	if err := st.VerifyChecksum(snap); err != nil {
+		return fmt.Errorf("%w: %w", errBadSnapshot, err)
+	}
+	img, err := recordedImage(ctx, rt, st, snap.Meta.Image, log)
+	if err != nil {
+		return err
+	}
+	tools, err := images.FindTools(ctx, rt.Handle(img))
+	if err != nil {
+		return err
+	}
+	if err := checkRoom(dataDir, snap.Meta.RawSize); err != nil {
+		return err
+	}
+	work := filepath.Join(dataDir, restoreWork)
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if err := decompress(st, snap, filepath.Join(work, "snapshot.db")); err != nil {
+		return err
+	}
+	w := &workspace{rt: rt, img: img, tools: tools, hostWork: work}
+	if err := w.checkStatus(ctx, snap); err != nil {
+		return err
+	}
+	warnMemberDrift(m, snap, log)
+	if err := w.restore(ctx, m, o.BumpRevision, log); err != nil {
+		return err
+	}
+	return commitMember(work, dataDir)
+}
+
+// checkRoom refuses before writing anything when the tmpfs cannot hold the
+// staged snapshot, the restored database and etcd's preallocated WAL at once.
+func checkRoom(dataDir string, raw int64) error {
+	need := 2*raw + 64*mib + 16*mib
+	free, err := freeBytes(dataDir)
+	if err != nil {
+		return err
+	}
+	if free < need {
+		return fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", ErrNoRoom, humanMiB(need), dataDir, humanMiB(free), humanMiB(need+raw))
+	}
+	if mem, err := memAvailable(); err == nil && mem < need {
+		return fmt.Errorf("%w: restoring into tmpfs needs %s of memory but only %s is available", ErrNoRoom, humanMiB(need), humanMiB(mem))
+	}
+	return nil
+}
+
+func decompress(st *store.Store, snap *store.Snapshot, dst string) error {
+	r, err := st.OpenRaw(snap)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errBadSnapshot, err)
+	}
+	defer r.Close()
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, r); err != nil {
+		if errors.Is(err, errNoSpace) {
+			return fmt.Errorf("%w: %w", ErrNoRoom, err)
+		}
+		return fmt.Errorf("%w: decompress %s: %w", errBadSnapshot, snap.Meta.ID, err)
+	}
+	return f.Sync()
+}
+
+func warnMemberDrift(m *manifest.Etcd, snap *store.Snapshot, log *slog.Logger) {
+	rec := snap.Meta.Member
+	if rec.Name != m.Member.Name || rec.InitialCluster != m.Member.InitialCluster || rec.InitialClusterToken != m.Member.InitialClusterToken {
+		log.Warn("member settings differ from the snapshot's; using the manifest's",
+			"manifest_name", m.Member.Name, "snapshot_name", rec.Name,
+			"manifest_initial_cluster", m.Member.InitialCluster, "snapshot_initial_cluster", rec.InitialCluster)
+	}
+}
+
+// commitMember moves the restored member/ into the data dir in one rename on the
+// same filesystem and makes it durable.
+func commitMember(work, dataDir string) error {
+	out := filepath.Join(work, "out")
+	if err := syncTree(out); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(out, "member"), filepath.Join(dataDir, "member")); err != nil {
+		return fmt.Errorf("move restored member into %s: %w", dataDir, err)
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return err
+	}
+	return syncDir(dataDir)
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/urfave/cli/v2"
+)
+
+func backupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "take a verified snapshot of the running etcd inside its own image, store it, prune",
+		UsageText: "etcd-ramdisk backup [--reason cron|shutdown|manual] [--method auto|exec|sidecar]",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "reason", Value: store.ReasonManual, Usage: "why: cron, shutdown, manual or install (recorded in the metadata)"},
+			&cli.StringFlag{Name: "method", Value: backup.MethodAuto, Usage: "exec in the etcd container, a sidecar from the same image digest, or auto"},
+			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
+		}, policyFlags()...),
+		Action: runBackup,
+	}
+}
+
+func runBackup(c *cli.Context) error {
+	switch c.String("method") {
+	case backup.MethodAuto, backup.MethodExec, backup.MethodSidecar:
+	default:
+		return usageError{fmt.Errorf("--method %q: want auto, exec or sidecar", c.String("method"))}
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	if _, err := loadManifest(c); err != nil {
+		return err
+	}
+	rt, ctx, err := openRuntime(c)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	res, err := backup.Backup(ctx, rt, st, backup.Options{
+		Manifest: c.String("manifest"), Reason: c.String("reason"), Method: c.String("method"),
+		AcceptReset: c.Bool("accept-reset"), LockTimeout: c.Duration("lock-timeout"),
+		Policy: policy(c), Logger: logger(c.Bool("debug")),
+	})
+	if res != nil {
+		switch {
+		case res.Skipped:
+			fmt.Fprintf(c.App.Writer, "unchanged at revision %d: no new snapshot\n", res.Revision)
+		case res.Snapshot != nil:
+			m := res.Snapshot.Meta
+			fmt.Fprintf(c.App.Writer, "%s %s revision %d keys %d raw %d stored %d (%s, %s)\n", res.Snapshot.Kind, m.ID, m.Etcd.Revision, m.Etcd.TotalKeys, m.RawSize, m.StoredSize, res.Method, res.Duration.Round(1e6))
+		}
+	}
+	return err
+}
+
+func policyFlags() []cli.Flag {
+	d := store.DefaultPolicy()
+	return []cli.Flag{
+		&cli.IntFlag{Name: "keep-last", Value: d.Last, Usage: "keep the newest N snapshots"},
+		&cli.IntFlag{Name: "keep-hourly", Value: d.Hourly, Usage: "keep the newest snapshot of each of the last N hours"},
+		&cli.IntFlag{Name: "keep-daily", Value: d.Daily, Usage: "keep the newest snapshot of each of the last N UTC days"},
+		&cli.IntFlag{Name: "keep-weekly", Value: d.Weekly, Usage: "keep the newest snapshot of each of the last N weeks"},
+		&cli.IntFlag{Name: "keep-monthly", Value: d.Monthly, Usage: "keep the newest snapshot of each of the last N months"},
+	}
+}
+
+func policy(c *cli.Context) store.Policy {
+	return store.Policy{Last: c.Int("keep-last"), Hourly: c.Int("keep-hourly"), Daily: c.Int("keep-daily"), Weekly: c.Int("keep-weekly"), Monthly: c.Int("keep-monthly")}
+}

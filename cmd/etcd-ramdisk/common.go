@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/urfave/cli/v2"
+)
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "manifest", Value: "/etc/kubernetes/manifests/etcd.yaml", EnvVars: []string{"ETCD_RAMDISK_MANIFEST"}, Usage: "kubeadm's etcd static pod manifest"},
+		&cli.StringFlag{Name: "containerd-address", Value: erdrt.DefaultAddress, EnvVars: []string{"ETCD_RAMDISK_CONTAINERD_ADDRESS"}, Usage: "containerd's socket"},
+		&cli.StringFlag{Name: "namespace", Value: "k8s.io", EnvVars: []string{"ETCD_RAMDISK_NAMESPACE"}, Usage: "containerd namespace of the Kubernetes containers"},
+		&cli.StringFlag{Name: "backup-dir", Value: "/var/lib/etcd-ramdisk", EnvVars: []string{"ETCD_RAMDISK_BACKUP_DIR"}, Usage: "where snapshots are kept (persistent disk)"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: 5 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_LOCK_TIMEOUT"}, Usage: "how long to wait for another run to finish"},
+		&cli.BoolFlag{Name: "debug", EnvVars: []string{"ETCD_RAMDISK_DEBUG"}, Usage: "log debug messages"},
+	}
+}
+
+// logger writes structured logs to stderr, which journald and cron logs keep;
+// stdout is left for results.
+func logger(debug bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func openStore(c *cli.Context) (*store.Store, error) {
+	st, err := store.Open(c.String("backup-dir"))
+	if err != nil {
+		return nil, configError{err}
+	}
+	return st, nil
+}
+
+// openRuntime connects to containerd; the returned context carries the namespace.
+func openRuntime(c *cli.Context) (*erdrt.Runtime, context.Context, error) {
+	return erdrt.Open(c.Context, c.String("containerd-address"), c.String("namespace"))
+}
+
+func loadManifest(c *cli.Context) (*manifest.Etcd, error) {
+	m, err := manifest.Load(c.String("manifest"))
+	if err != nil {
+		return nil, configError{err}
+	}
+	return m, nil
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/urfave/cli/v2"
+)
+
+func defragCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "defrag",
+		Usage: "defragment etcd's database with etcdctl inside the etcd image (daily cron)",
+		Action: func(c *cli.Context) error {
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			if _, err := loadManifest(c); err != nil {
+				return err
+			}
+			rt, ctx, err := openRuntime(c)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			out, err := backup.Defrag(ctx, rt, st, c.String("manifest"), c.Duration("lock-timeout"), logger(c.Bool("debug")))
+			if strings.TrimSpace(out) != "" {
+				fmt.Fprintln(c.App.Writer, strings.TrimSpace(out))
+			}
+			return err
+		},
+	}
+}

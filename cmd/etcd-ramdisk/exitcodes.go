@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// Exit codes. cron, systemd and monitoring depend on them: never renumber.
+const (
+	exitOK          = 0
+	exitFailure     = 1  // any other failure
+	exitUsage       = 2  // bad flags or arguments
+	exitConfig      = 3  // manifest or backup dir unusable
+	exitContainerd  = 4  // containerd not reachable
+	exitEtcdDown    = 5  // no running etcd container
+	exitLocked      = 6  // another etcd-ramdisk held the lock past --lock-timeout
+	exitNoSnapshot  = 7  // restore: no usable snapshot; the data dir was left empty
+	exitVerify      = 8  // a snapshot failed verification
+	exitSuspect     = 9  // backup: revision went backwards; snapshot kept aside as suspect
+	exitNeedsAction = 10 // status: something needs attention
+)
+
+var exitTable = []struct {
+	code int
+	text string
+}{
+	{exitOK, "success, including nothing to do"},
+	{exitFailure, "failure not listed below"},
+	{exitUsage, "bad flags or arguments"},
+	{exitConfig, "manifest or backup dir unusable"},
+	{exitContainerd, "containerd not reachable"},
+	{exitEtcdDown, "no running etcd container found"},
+	{exitLocked, "another run held the lock past --lock-timeout"},
+	{exitNoSnapshot, "restore: no usable snapshot; data dir left empty"},
+	{exitVerify, "a snapshot failed verification"},
+	{exitSuspect, "backup: revision went backwards; snapshot kept aside as suspect"},
+	{exitNeedsAction, "status: something needs attention"},
+}
+
+func exitCodeHelp() string {
+	var b strings.Builder
+	for _, e := range exitTable {
+		fmt.Fprintf(&b, "   %2d  %s\n", e.code, e.text)
+	}
+	return b.String()
+}
+
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// configError marks a problem with the manifest or the backup dir.
+type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
+
+func exitCode(err error) int {
+	var ue usageError
+	var ce configError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, store.ErrLockTimeout):
+		return exitLocked
+	case errors.Is(err, erdrt.ErrUnavailable):
+		return exitContainerd
+	case errors.Is(err, erdrt.ErrEtcdNotRunning):
+		return exitEtcdDown
+	case errors.Is(err, backup.ErrNoSnapshot):
+		return exitNoSnapshot
+	case errors.Is(err, backup.ErrSuspect):
+		return exitSuspect
+	case errors.Is(err, backup.ErrVerify):
+		return exitVerify
+	case errors.As(err, &ce):
+		return exitConfig
+	case errors.Is(err, errNeedsAction):
+		return exitNeedsAction
+	}
+	return exitFailure
+}
+
+var errNeedsAction = errors.New("needs attention")

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/urfave/cli/v2"
+)
+
+func listCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list stored snapshots, newest first (suspect ones and problems too)",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+		Action: func(c *cli.Context) error {
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			good, problems, err := st.List()
+			if err != nil {
+				return err
+			}
+			suspect, sp, err := st.ListSuspect()
+			if err != nil {
+				return err
+			}
+			problems = append(problems, sp...)
+			if c.Bool("json") {
+				return printListJSON(c, good, suspect, problems)
+			}
+			printListTable(c, append(good, suspect...), problems)
+			return nil
+		},
+	}
+}
+
+type listEntry struct {
+	Kind string `json:"kind"`
+	store.Metadata
+}
+
+func printListJSON(c *cli.Context, good, suspect []store.Snapshot, problems []store.Problem) error {
+	out := struct {
+		Snapshots []listEntry `json:"snapshots"`
+		Problems  []string    `json:"problems"`
+	}{Snapshots: []listEntry{}, Problems: []string{}}
+	for _, s := range append(good, suspect...) {
+		out.Snapshots = append(out.Snapshots, listEntry{Kind: s.Kind.String(), Metadata: s.Meta})
+	}
+	for _, p := range problems {
+		out.Problems = append(out.Problems, p.Error())
+	}
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func printListTable(c *cli.Context, snaps []store.Snapshot, problems []store.Problem) {
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tTIME (UTC)\tAGE\tREASON\tREVISION\tKEYS\tRAW\tSTORED\tIMAGE")
+	for _, s := range snaps {
+		m := s.Meta
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.ID, s.Kind, m.Time.Format("2006-01-02 15:04:05"), time.Since(m.Time).Round(time.Second), m.Reason, m.Etcd.Revision, m.Etcd.TotalKeys, size(m.RawSize), size(m.StoredSize), m.Image.Reference)
+	}
+	tw.Flush()
+	for _, p := range problems {
+		fmt.Fprintf(c.App.Writer, "problem: %s\n", p.Error())
+	}
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}

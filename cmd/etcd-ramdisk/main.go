@@ -1,0 +1,64 @@
+// Command etcd-ramdisk keeps a kubeadm node's etcd safe on a RAM disk: it backs
+// etcd up inside etcd's own image and restores it into the empty tmpfs before
+// kubelet starts.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	cancel()
+	if err != nil {
+		code := exitCode(err)
+		if code != exitOK {
+			logger(false).Error(err.Error(), "exit", code)
+		}
+		os.Exit(code)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:            "etcd-ramdisk",
+		Usage:           "run a single-node kubeadm cluster's etcd from tmpfs without losing its data",
+		Version:         version,
+		Flags:           globalFlags(),
+		HideHelpCommand: true,
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\nEXIT CODES:\n" + exitCodeHelp(),
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Commands: []*cli.Command{
+			backupCommand(),
+			restoreCommand(),
+			listCommand(),
+			verifyCommand(),
+			pruneCommand(),
+			defragCommand(),
+			versionCommand(),
+		},
+	}
+}
+
+var version = "dev"
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintln(c.App.Writer, "etcd-ramdisk", version)
+			return nil
+		},
+	}
+}

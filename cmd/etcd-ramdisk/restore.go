@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/urfave/cli/v2"
+)
+
+func restoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore the newest good snapshot into the empty data dir (kubelet's ExecStartPre)",
+		UsageText: "etcd-ramdisk restore [--snapshot ID] [--data-dir DIR] [--allow-empty]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "snapshot", Usage: "restore this snapshot id (may be a suspect one) instead of the newest good one"},
+			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
+			&cli.BoolFlag{Name: "allow-empty", Usage: "exit 0 when there is no snapshot at all (a brand-new cluster)"},
+			&cli.BoolFlag{Name: "bump-revision", Value: true, Usage: "restore with --bump-revision 1000000000 --mark-compacted, as etcd advises for Kubernetes"},
+		},
+		Action: runRestore,
+	}
+}
+
+func runRestore(c *cli.Context) error {
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	if _, err := loadManifest(c); err != nil {
+		return err
+	}
+	rt, ctx, err := openRuntime(c)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	res, err := backup.Restore(ctx, rt, st, backup.RestoreOptions{
+		Manifest: c.String("manifest"), DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
+		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
+		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),
+	})
+	if err != nil {
+		return err
+	}
+	if res.NoOp != "" {
+		fmt.Fprintf(c.App.Writer, "nothing to do: %s\n", res.NoOp)
+		return nil
+	}
+	m := res.Snapshot.Meta
+	fmt.Fprintf(c.App.Writer, "restored snapshot %s (revision %d, taken %s, %s old) into %s in %s\n",
+		m.ID, m.Etcd.Revision, m.Time.Format(time.RFC3339), time.Since(m.Time).Round(time.Second), res.DataDir, res.Duration.Round(time.Millisecond))
+	for _, s := range res.Skipped {
+		fmt.Fprintf(c.App.Writer, "skipped %s\n", s)
+	}
+	return nil
+}

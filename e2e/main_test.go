@@ -1,0 +1,173 @@
+// Package e2e runs etcd-ramdisk's built binary against the test bed: a private
+// containerd with CRI, etcd started from locally built images as kubeadm's static
+// pod, its data on a real tmpfs. These tests never skip: a bed that cannot start
+// is a failure.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+)
+
+var (
+	binDir   = os.Getenv("ERD_BIN")
+	imageDir = os.Getenv("ERD_IMAGES")
+	bedBase  = os.Getenv("ERD_BED")
+)
+
+func TestMain(m *testing.M) {
+	var problems []string
+	if os.Geteuid() != 0 {
+		problems = append(problems, "must run as root (the bed mounts tmpfs and runs containerd)")
+	}
+	if binDir == "" || imageDir == "" {
+		problems = append(problems, "ERD_BIN and ERD_IMAGES must be set: run through `make test` / `make e2e`")
+	}
+	for _, f := range []string{"etcd-ramdisk", "etcd-3.6.16/etcdkv"} {
+		if _, err := os.Stat(filepath.Join(binDir, f)); err != nil {
+			problems = append(problems, fmt.Sprintf("missing %s in ERD_BIN: %v", f, err))
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintln(os.Stderr, "e2e: the test bed cannot run:\n  "+strings.Join(problems, "\n  "))
+		os.Exit(1)
+	}
+	if bedBase == "" {
+		bedBase = "/var/tmp/erd-bed"
+	}
+	out, _ := exec.Command("containerd", "--version").CombinedOutput()
+	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s", out)
+	os.Exit(m.Run())
+}
+
+// etcdImages are the two kinds of etcd image a cluster may run: official 3.6
+// with etcdutl, and Kubernetes-built 3.5 without it.
+var etcdImages = []struct{ name, ref string }{
+	{"etcd3.6", "registry.k8s.io/etcd:3.6.16-0"},
+	{"etcd3.5", "registry.k8s.io/etcd:3.5.21-0"},
+}
+
+type node struct {
+	*testbed.Bed
+	t   *testing.T
+	ctx context.Context
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9]+`)
+
+// newNode brings up a fresh node named after the test and tears it down at the
+// end, also when the test fails.
+func newNode(t *testing.T, o testbed.NodeOptions) *node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	name := unsafeChars.ReplaceAllString(t.Name(), "-")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	b, err := testbed.New(bedBase + "-" + strings.ToLower(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Down(ctx) // a previous run killed midway may have left it
+	t.Cleanup(func() {
+		if t.Failed() {
+			if log, err := os.ReadFile(b.Containerd.LogPath()); err == nil && len(log) > 0 {
+				t.Logf("containerd log (tail):\n%s", tail(string(log), 3000))
+			}
+		}
+		if err := b.Down(context.Background()); err != nil {
+			t.Errorf("tear down bed: %v", err)
+		}
+	})
+	archives, err := filepath.Glob(filepath.Join(imageDir, "*.tar"))
+	if err != nil || len(archives) == 0 {
+		t.Fatalf("no image archives in %s", imageDir)
+	}
+	start := time.Now()
+	if err := b.Up(ctx, o, archives); err != nil {
+		t.Fatalf("bring up node: %v", err)
+	}
+	t.Logf("node up in %s (%s)", time.Since(start).Round(time.Millisecond), b.Options.Image)
+	return &node{Bed: b, t: t, ctx: ctx}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// kv runs the etcd test client and fails the test on error.
+func (n *node) kv(args ...string) string {
+	n.t.Helper()
+	out, err := n.EtcdClient(n.ctx, filepath.Join(binDir, "etcd-3.6.16", "etcdkv"), args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// kvErr runs the etcd test client and returns its error.
+func (n *node) kvErr(args ...string) (string, error) {
+	out, err := n.EtcdClient(n.ctx, filepath.Join(binDir, "etcd-3.6.16", "etcdkv"), args...)
+	return strings.TrimSpace(out), err
+}
+
+func (n *node) reboot() {
+	n.t.Helper()
+	if err := n.Reboot(n.ctx); err != nil {
+		n.t.Fatalf("reboot: %v", err)
+	}
+}
+
+func (n *node) startEtcd() {
+	n.t.Helper()
+	if err := n.StartEtcd(n.ctx); err != nil {
+		n.t.Fatalf("start etcd: %v", err)
+	}
+}
+
+// result is one run of the etcd-ramdisk binary.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// tool runs the built etcd-ramdisk binary pointed at this node.
+func (n *node) tool(args ...string) result {
+	n.t.Helper()
+	cmd := exec.CommandContext(n.ctx, filepath.Join(binDir, "etcd-ramdisk"), args...)
+	cmd.Env = append(os.Environ(), n.ToolEnv()...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		n.t.Fatalf("run etcd-ramdisk %v: %v", args, err)
+	}
+	n.t.Logf("etcd-ramdisk %s → exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, tail(r.stderr, 4000))
+	return r
+}
+
+// mustTool runs etcd-ramdisk and fails the test unless it exits 0.
+func (n *node) mustTool(args ...string) result {
+	n.t.Helper()
+	r := n.tool(args...)
+	if r.code != 0 {
+		n.t.Fatalf("etcd-ramdisk %v exited %d", args, r.code)
+	}
+	return r
+}

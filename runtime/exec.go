@@ -1,0 +1,85 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+)
+
+// ioCreator gives a task plain buffers for stdout and stderr. The FIFOs live in a
+// private temporary directory, not under /run/containerd, so that runs under a
+// containerd with another state directory work too.
+func ioCreator(stdout, stderr *bytes.Buffer) (cio.Creator, func(), error) {
+	dir, err := os.MkdirTemp("", "etcd-ramdisk-io-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("fifo dir: %w", err)
+	}
+	return cio.NewCreator(cio.WithStreams(nil, stdout, stderr), cio.WithFIFODir(dir)), func() { os.RemoveAll(dir) }, nil
+}
+
+// Exec runs args in the running container's task, with the container's own process
+// settings (user, environment, capabilities): the image has no shell, so args[0]
+// must be a full path inside the image.
+func (r *Runtime) Exec(ctx context.Context, c containerd.Container, args []string) (*Result, error) {
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("task of %s: %w", c.ID(), err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("spec of %s: %w", c.ID(), err)
+	}
+	pspec := *spec.Process
+	pspec.Args = args
+	pspec.Terminal = false
+	var stdout, stderr bytes.Buffer
+	creator, cleanup, err := ioCreator(&stdout, &stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	execID := fmt.Sprintf("etcd-ramdisk-%d", time.Now().UnixNano())
+	proc, err := task.Exec(ctx, execID, &pspec, creator)
+	if err != nil {
+		return nil, fmt.Errorf("exec in %s: %w", c.ID(), err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = proc.Delete(dctx, containerd.WithProcessKill)
+	}()
+	return waitProcess(ctx, proc, &stdout, &stderr)
+}
+
+// waitProcess starts proc and waits for it, killing it if ctx ends first.
+func waitProcess(ctx context.Context, proc containerd.Process, stdout, stderr *bytes.Buffer) (*Result, error) {
+	statusC, err := proc.Wait(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("wait: %w", err)
+	}
+	if err := proc.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	var st containerd.ExitStatus
+	select {
+	case st = <-statusC:
+	case <-ctx.Done():
+		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = proc.Kill(kctx, 9)
+		<-statusC
+		return nil, ctx.Err()
+	}
+	code, _, err := st.Result()
+	if err != nil {
+		return nil, fmt.Errorf("exit status: %w", err)
+	}
+	// Closing IO flushes what the process wrote before we read the buffers.
+	proc.IO().Wait()
+	return &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
+}

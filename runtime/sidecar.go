@@ -1,0 +1,112 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/defaults"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// LabelSidecar marks containers etcd-ramdisk creates, so leftovers from a killed
+// run can be found and removed.
+const LabelSidecar = "io.etcd-ramdisk.sidecar"
+
+// Mount is a host path bound into a sidecar.
+type Mount struct {
+	Host, Container string
+	ReadOnly        bool
+}
+
+// SidecarOptions describe one locked-down, short-lived container: read-only root,
+// no new privileges, no capabilities, only the given mounts.
+type SidecarOptions struct {
+	Image       *Image
+	Args        []string
+	Mounts      []Mount
+	HostNetwork bool // the backup sidecar must reach etcd on loopback; restore has no network
+	Purpose     string
+}
+
+// RunSidecar runs one tool in a new container from opts.Image and removes the
+// container afterwards, whatever happened.
+func (r *Runtime) RunSidecar(ctx context.Context, opts SidecarOptions) (*Result, error) {
+	img := r.Handle(opts.Image)
+	if ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter); err != nil || !ok {
+		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
+			return nil, fmt.Errorf("unpack %s: %w", opts.Image.Reference, err)
+		}
+	}
+	id := fmt.Sprintf("etcd-ramdisk-%s-%d", opts.Purpose, time.Now().UnixNano())
+	specOpts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(opts.Args...),
+		oci.WithMounts(bindMounts(opts.Mounts)),
+		oci.WithRootFSReadonly(),
+		oci.WithNoNewPrivileges,
+		oci.WithCapabilities([]string{}),
+	}
+	if opts.HostNetwork {
+		specOpts = append(specOpts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
+	}
+	ctr, err := r.Client.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		containerd.WithNewSnapshotView(id, img),
+		containerd.WithContainerLabels(map[string]string{LabelSidecar: opts.Purpose}),
+		containerd.WithNewSpec(specOpts...),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create sidecar from %s: %w", opts.Image.Reference, err)
+	}
+	defer removeContainer(ctx, ctr)
+	var stdout, stderr bytes.Buffer
+	creator, cleanup, err := ioCreator(&stdout, &stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	task, err := ctr.NewTask(ctx, creator)
+	if err != nil {
+		return nil, fmt.Errorf("start sidecar from %s: %w", opts.Image.Reference, err)
+	}
+	return waitProcess(ctx, task, &stdout, &stderr)
+}
+
+func bindMounts(ms []Mount) []specs.Mount {
+	out := make([]specs.Mount, 0, len(ms))
+	for _, m := range ms {
+		o := []string{"rbind", "rprivate", "nosuid", "nodev"}
+		if m.ReadOnly {
+			o = append(o, "ro")
+		} else {
+			o = append(o, "rw")
+		}
+		out = append(out, specs.Mount{Type: "bind", Source: m.Host, Destination: m.Container, Options: o})
+	}
+	return out
+}
+
+func removeContainer(ctx context.Context, c containerd.Container) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if t, err := c.Task(ctx, nil); err == nil {
+		_, _ = t.Delete(ctx, containerd.WithProcessKill)
+	}
+	_ = c.Delete(ctx, containerd.WithSnapshotCleanup)
+}
+
+// RemoveLeftoverSidecars deletes sidecars a killed run could not remove.
+func (r *Runtime) RemoveLeftoverSidecars(ctx context.Context) (int, error) {
+	ctrs, err := r.Client.Containers(ctx, fmt.Sprintf("labels.%q", LabelSidecar))
+	if err != nil {
+		return 0, fmt.Errorf("list sidecars: %w", err)
+	}
+	for _, c := range ctrs {
+		removeContainer(ctx, c)
+	}
+	return len(ctrs), nil
+}

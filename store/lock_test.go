@@ -1,0 +1,139 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLockGoroutines(t *testing.T) {
+	s := newStore(t)
+	unlock, err := s.Lock(context.Background(), time.Second, "backup (cron)")
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	holder, err := s.LockHolder()
+	if err != nil || !strings.HasPrefix(holder, "backup (cron) (pid ") {
+		t.Fatalf("LockHolder = %q, %v", holder, err)
+	}
+
+	// A second locker in another goroutine (its own file descriptor, as a
+	// second process would have) times out and names the holder.
+	errc := make(chan error)
+	go func() {
+		_, err := s.Lock(context.Background(), 100*time.Millisecond, "restore")
+		errc <- err
+	}()
+	err = <-errc
+	if !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), holder) {
+		t.Fatalf("second Lock = %v, want ErrLockTimeout naming %q", err, holder)
+	}
+
+	if err := unlock(); err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatalf("second unlock: %v", err)
+	}
+	if h, err := s.LockHolder(); h != "" || err != nil {
+		t.Fatalf("LockHolder after unlock = %q, %v", h, err)
+	}
+	go func() {
+		unlock2, err := s.Lock(context.Background(), time.Second, "restore")
+		if err == nil {
+			err = unlock2()
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		t.Fatalf("Lock after release: %v", err)
+	}
+}
+
+func TestLockZeroTimeoutAndContext(t *testing.T) {
+	s := newStore(t)
+	unlock, err := s.Lock(context.Background(), 0, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := s.Lock(context.Background(), 0, "second"); !errors.Is(err, ErrLockTimeout) {
+		t.Errorf("Lock with zero timeout = %v, want ErrLockTimeout", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Lock(ctx, time.Minute, "second"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Lock with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// TestLockHelperProcess is not a test: TestLockProcesses runs it as a child
+// process that takes the lock, says so and holds it until stdin closes.
+func TestLockHelperProcess(t *testing.T) {
+	dir := os.Getenv("STORE_LOCK_HELPER_DIR")
+	if dir == "" {
+		t.Skip("helper process only")
+	}
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	unlock, err := s.Lock(context.Background(), 10*time.Second, "child-holder")
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("locked")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	if err := unlock(); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func TestLockProcesses(t *testing.T) {
+	s := newStore(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
+	cmd.Env = append(os.Environ(), "STORE_LOCK_HELPER_DIR="+s.Dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+
+	_, err = s.Lock(context.Background(), 200*time.Millisecond, "parent")
+	if !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), fmt.Sprintf("child-holder (pid %d,", cmd.Process.Pid)) {
+		t.Fatalf("Lock while the child holds it = %v, want ErrLockTimeout naming the child", err)
+	}
+
+	stdin.Close() // the child unlocks and exits
+	unlock, err := s.Lock(context.Background(), 10*time.Second, "parent")
+	if err != nil {
+		t.Fatalf("Lock after the child released it: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// RestoreRecord says which snapshot the cluster was last restored from.
+type RestoreRecord struct {
+	Time       time.Time `json:"time"`
+	SnapshotID string    `json:"snapshotId"`
+	Revision   int64     `json:"revision"`
+	Image      string    `json:"image"`
+}
+
+func (r *RestoreRecord) validate() error {
+	var errs []error
+	if r.Time.IsZero() {
+		errs = append(errs, errors.New("time is not set"))
+	}
+	if err := checkID(r.SnapshotID); err != nil {
+		errs = append(errs, err)
+	}
+	if r.Revision <= 0 {
+		errs = append(errs, fmt.Errorf("revision %d is not positive", r.Revision))
+	}
+	return errors.Join(errs...)
+}
+
+// WriteRestoreRecord atomically replaces restore-record.json.
+func (s *Store) WriteRestoreRecord(r RestoreRecord) error {
+	r.Time = r.Time.UTC()
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("write restore record: %w", err)
+	}
+	err := atomicWrite(s.Dir, restoreRecordName, false, func(w io.Writer) error {
+		return writeJSON(w, &r)
+	})
+	if err != nil {
+		return fmt.Errorf("write restore record: %w", err)
+	}
+	return nil
+}
+
+// ReadRestoreRecord returns the restore record, or nil, nil when no restore
+// has been recorded.
+func (s *Store) ReadRestoreRecord() (*RestoreRecord, error) {
+	path := filepath.Join(s.Dir, restoreRecordName)
+	data, err := readLimited(path, maxMetadataSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read restore record %s: %w", path, err)
+	}
+	var r RestoreRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("read restore record %s: %w", path, err)
+	}
+	if err := r.validate(); err != nil {
+		return nil, fmt.Errorf("read restore record %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// ValidDigest reports whether digest has the form sha256:<64 lowercase hex>.
+func ValidDigest(digest string) bool {
+	return digestPattern.MatchString(digest)
+}
+
+// ImageArchivePath returns where the image archive for the manifest digest
+// is stored, images/sha256-<hex>.oci.tar, or "" when digest is not of the
+// form sha256:<64 hex> (so it can never name a path outside images/).
+func (s *Store) ImageArchivePath(digest string) string {
+	if !ValidDigest(digest) {
+		return ""
+	}
+	return filepath.Join(s.Dir, imagesDir, imageArchiveName(digest))
+}
+
+func imageArchiveName(digest string) string {
+	return strings.Replace(digest, ":", "-", 1) + ".oci.tar"
+}
+
+// HasImageArchive reports whether a non-empty archive for digest is stored.
+func (s *Store) HasImageArchive(digest string) bool {
+	path := s.ImageArchivePath(digest)
+	if path == "" {
+		return false
+	}
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
+}
+
+// WriteImageArchive stores the archive that write produces for digest,
+// atomically replacing any earlier one. write must return an error for an
+// incomplete archive; nothing is stored then.
+func (s *Store) WriteImageArchive(digest string, write func(io.Writer) error) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("write image archive: digest %q is not sha256:<64 hex>", digest)
+	}
+	dir := filepath.Join(s.Dir, imagesDir)
+	if err := atomicWrite(dir, imageArchiveName(digest), false, write); err != nil {
+		return fmt.Errorf("write image archive %s: %w", digest, err)
+	}
+	return nil
+}

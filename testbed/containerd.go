@@ -1,0 +1,315 @@
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"golang.org/x/sys/unix"
+)
+
+// Containerd is a private containerd (Debian's 1.6 with CRI) whose root, state,
+// socket and /run live under one directory. It runs in a mount namespace of its
+// own with a fresh tmpfs on /run, because containerd 1.6 hardcodes shim sockets
+// and runc state under /run/containerd: the host's /run/containerd is never touched,
+// and when the last of its processes exits, every mount it made disappears with it.
+type Containerd struct {
+	Dir     string // <bed>/containerd
+	Address string
+}
+
+func newContainerd(dir string) *Containerd {
+	return &Containerd{Dir: dir, Address: filepath.Join(dir, "containerd.sock")}
+}
+
+func (c *Containerd) configPath() string { return filepath.Join(c.Dir, "config.toml") }
+func (c *Containerd) pidPath() string    { return filepath.Join(c.Dir, "containerd.pid") }
+
+// LogPath is containerd's own log, kept for diagnosing a failed test run.
+func (c *Containerd) LogPath() string { return filepath.Join(c.Dir, "containerd.log") }
+
+const containerdConfig = `version = 2
+root = "{{dir}}/root"
+state = "{{dir}}/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = "{{dir}}/containerd.sock"
+
+[ttrpc]
+  address = "{{dir}}/containerd.sock.ttrpc"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{{dir}}/opt"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  # These machines withhold CAP_SYS_RESOURCE: without this runc cannot lower
+  # oom_score_adj and every pod sandbox fails to start.
+  restrict_oom_score_adj = true
+  sandbox_image = "` + PauseImage + `"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "{{dir}}/cni/bin"
+    conf_dir = "{{dir}}/cni/conf"
+`
+
+// PauseImage is the sandbox image Debian's containerd 1.6 expects.
+const PauseImage = "registry.k8s.io/pause:3.6"
+
+// Start launches containerd unless it already answers, and waits until it does.
+func (c *Containerd) Start(ctx context.Context) error {
+	if c.answers(ctx) {
+		return nil
+	}
+	for _, d := range []string{c.Dir, filepath.Join(c.Dir, "cni/bin"), filepath.Join(c.Dir, "cni/conf"), filepath.Join(c.Dir, "opt")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	cfg := strings.ReplaceAll(containerdConfig, "{{dir}}", c.Dir)
+	if err := os.WriteFile(c.configPath(), []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(c.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	// The bed directory is a shared mount (see Bed.prepareMounts); making / a slave in
+	// the new namespace lets the tmpfs mounted later by the bed reach containerd, while
+	// nothing containerd mounts reaches the host.
+	script := `mount --make-rslave / && mount -t tmpfs -o mode=0755 tmpfs /run && exec containerd --config "$1"`
+	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", script, "sh", c.configPath())
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start containerd: %w", err)
+	}
+	pid := cmd.Process.Pid
+	if err := os.WriteFile(c.pidPath(), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.answers(ctx) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("containerd exited during start (%v); see %s", err, c.LogPath())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("containerd did not answer on %s within 30s; see %s", c.Address, c.LogPath())
+		}
+	}
+	cmd.Process.Release()
+	return nil
+}
+
+func (c *Containerd) answers(ctx context.Context) bool {
+	if _, err := os.Stat(c.Address); err != nil {
+		return false
+	}
+	cl, err := containerd.New(c.Address, containerd.WithTimeout(2*time.Second))
+	if err != nil {
+		return false
+	}
+	defer cl.Close()
+	ok, err := cl.IsServing(ctx)
+	return err == nil && ok
+}
+
+// Client opens a client on the private containerd.
+func (c *Containerd) Client() (*containerd.Client, error) {
+	return containerd.New(c.Address, containerd.WithTimeout(10*time.Second))
+}
+
+// PowerOff ends every process of this containerd at once, as a power cut would:
+// containers, shims, then containerd itself. It also works when containerd is
+// already dead, by walking the process tree.
+func (c *Containerd) PowerOff() error {
+	var roots []int
+	if pid, err := c.pid(); err == nil {
+		roots = append(roots, pid)
+	}
+	roots = append(roots, c.shimPIDs()...)
+	victims := map[int]bool{}
+	for _, r := range roots {
+		for _, p := range descendants(r) {
+			victims[p] = true
+		}
+		victims[r] = true
+	}
+	for p := range victims {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for p := range victims {
+		for alive(p) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("process %d survived SIGKILL", p)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	_ = os.Remove(c.pidPath())
+	_ = os.Remove(c.Address)
+	_ = os.Remove(c.Address + ".ttrpc")
+	return nil
+}
+
+func (c *Containerd) pid() (int, error) {
+	b, err := os.ReadFile(c.pidPath())
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, err
+	}
+	if !alive(pid) || !strings.Contains(cmdline(pid), c.configPath()) {
+		return 0, errors.New("containerd not running")
+	}
+	return pid, nil
+}
+
+// shimPIDs finds runc shims serving this containerd; they outlive containerd by design.
+func (c *Containerd) shimPIDs() []int {
+	var out []int
+	for _, p := range allPIDs() {
+		cl := cmdline(p)
+		if strings.Contains(cl, "containerd-shim") && strings.Contains(cl, c.Address) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func allPIDs() []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		if p, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.ReplaceAll(string(b), "\x00", " ")
+}
+
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return -1
+	}
+	pp, _ := strconv.Atoi(f[1])
+	return pp
+}
+
+func descendants(root int) []int {
+	children := map[int][]int{}
+	for _, p := range allPIDs() {
+		children[parentPID(p)] = append(children[parentPID(p)], p)
+	}
+	var out []int
+	queue := []int{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, ch := range children[p] {
+			out = append(out, ch)
+			queue = append(queue, ch)
+		}
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// A zombie has already died; only its parent's wait is missing.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
+}
+
+// mountTmpfs mounts an empty tmpfs of the given size with etcd's expected mode.
+func mountTmpfs(dir string, size string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOATIME, "size="+size+",mode=0700"); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
+	}
+	return nil
+}
+
+// isMountPoint reports whether dir is itself a mount point, from /proc/self/mountinfo.
+func isMountPoint(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && unescapeMount(f[4]) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func unescapeMount(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// unmountAllUnder lazily unmounts every mount at or below dir, deepest first.
+func unmountAllUnder(dir string) error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var targets []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 {
+			t := unescapeMount(f[4])
+			if t == dir || strings.HasPrefix(t, dir+"/") {
+				targets = append(targets, t)
+			}
+		}
+	}
+	var errs []error
+	for i := len(targets) - 1; i >= 0; i-- {
+		if err := unix.Unmount(targets[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", targets[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
