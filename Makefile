@@ -42,7 +42,7 @@ e2e: deps images build
 test: vet unit e2e
 
 demo: deps images build
-	scripts/demo.sh
+	testbed/demo.sh
 
 bed-up: deps images build
 	$(BIN)/testbed up --images $(IMG)

@@ -44,8 +44,10 @@ func execTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, to
 		return nil, fmt.Errorf("staging dir %s: %w", host, err)
 	}
 	return &target{
-		method:      MethodExec,
-		run:         func(ctx context.Context, args []string) (*erdrt.Result, error) { return rt.Exec(ctx, ec.Container, args) },
+		method: MethodExec,
+		run: func(ctx context.Context, args []string) (*erdrt.Result, error) {
+			return rt.Exec(ctx, ec.Container, args)
+		},
 		hostStaging: host, ctStaging: path.Join(m.Member.DataDir, stagingName),
 		tools: tools, tls: tls,
 		cleanupTarget: func() { os.RemoveAll(host) },

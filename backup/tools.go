@@ -61,7 +61,7 @@ func parseSnapshotStatus(out []byte) (store.EtcdStatus, error) {
 	if err := json.Unmarshal(lastJSONLine(out), &s); err != nil {
 		return store.EtcdStatus{}, fmt.Errorf("parse snapshot status %q: %w", truncate(string(out), 200), err)
 	}
-	if s.Revision <= 0 || s.TotalSize <= 0 || s.TotalKey <= 0 {
+	if s.Revision <= 0 || s.TotalSize <= 0 || s.TotalKey < 0 {
 		return store.EtcdStatus{}, fmt.Errorf("snapshot status looks empty: revision %d, keys %d, size %d", s.Revision, s.TotalKey, s.TotalSize)
 	}
 	return store.EtcdStatus{Version: s.Version, Revision: s.Revision, Hash: s.Hash, TotalKeys: s.TotalKey, TotalSize: s.TotalSize}, nil

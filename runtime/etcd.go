@@ -145,4 +145,6 @@ func (r *Runtime) ImageByDigest(ctx context.Context, ref string, dgst digest.Dig
 }
 
 // Handle gives the containerd image for an Image resolved by this runtime.
-func (r *Runtime) Handle(img *Image) containerd.Image { return containerd.NewImage(r.Client, img.image) }
+func (r *Runtime) Handle(img *Image) containerd.Image {
+	return containerd.NewImage(r.Client, img.image)
+}

@@ -55,7 +55,8 @@ func (r *Runtime) RunSidecar(ctx context.Context, opts SidecarOptions) (*Result,
 	}
 	ctr, err := r.Client.NewContainer(ctx, id,
 		containerd.WithImage(img),
-		containerd.WithNewSnapshotView(id, img),
+		// A writable snapshot lets runc create mount points; the spec then mounts it read-only.
+		containerd.WithNewSnapshot(id, img),
 		containerd.WithContainerLabels(map[string]string{LabelSidecar: opts.Purpose}),
 		containerd.WithNewSpec(specOpts...),
 	)

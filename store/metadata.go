@@ -143,7 +143,8 @@ func (m *Metadata) Validate() error {
 }
 
 // validateInput checks the fields the caller of Write must fill; the others
-// are filled by Write itself.
+// are filled by Write itself. Etcd.Version may be empty: etcdutl reports no
+// storage version for some databases, and that must not stop a backup.
 func (m *Metadata) validateInput() error {
 	var errs []error
 	if m.FormatVersion != FormatVersion {
@@ -166,9 +167,6 @@ func (m *Metadata) validateInput() error {
 	}
 	if m.Image.Digest != "" && !ValidDigest(m.Image.Digest) {
 		errs = append(errs, fmt.Errorf("image digest %q is not sha256:<64 hex>", m.Image.Digest))
-	}
-	if m.Etcd.Version == "" {
-		errs = append(errs, errors.New("etcd version is empty"))
 	}
 	if m.Etcd.Revision <= 0 {
 		errs = append(errs, fmt.Errorf("etcd revision %d is not positive", m.Etcd.Revision))

@@ -54,7 +54,8 @@ func TestMetadataValidate(t *testing.T) {
 		{"no member name", func(m *Metadata) { m.Member.Name = "" }, "member name"},
 		{"no peer urls", func(m *Metadata) { m.Member.InitialAdvertisePeerURLs = nil }, "initialAdvertisePeerURLs"},
 		{"negative keys", func(m *Metadata) { m.Etcd.TotalKeys = -1 }, "negative"},
-		{"no etcd version", func(m *Metadata) { m.Etcd.Version = "" }, "etcd version"},
+		{"no etcd version is fine", func(m *Metadata) { m.Etcd.Version = "" }, ""},
+		{"format version 0", func(m *Metadata) { m.FormatVersion = 0 }, "formatVersion"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

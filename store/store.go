@@ -173,8 +173,9 @@ func (s *Store) paths(snap *Snapshot) (data, meta string, err error) {
 
 // Write stores a new snapshot: raw (the uncompressed etcd snapshot) is
 // compressed into the data file, then the metadata file is written, which
-// commits the snapshot. Write fills ID (when empty), File, Compression,
-// RawSize, StoredSize and SHA256 in meta, and sets Time to UTC. On error
+// commits the snapshot. Write fills ID (when empty), FormatVersion (when 0),
+// File, Compression, RawSize, StoredSize and SHA256 in meta, and sets Time to
+// UTC. On error
 // nothing new is left behind and meta is unchanged.
 func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind Kind) (*Snapshot, error) {
 	dir, err := s.kindDir(kind)
@@ -183,6 +184,10 @@ func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind K
 	}
 	m := *meta
 	m.Time = m.Time.UTC()
+	if m.FormatVersion == 0 {
+		// The store owns the format; callers need not know its version.
+		m.FormatVersion = FormatVersion
+	}
 	if err := checkSuspectReason(&m, kind); err != nil {
 		return nil, fmt.Errorf("write snapshot: %w", err)
 	}

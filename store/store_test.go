@@ -18,7 +18,11 @@ func TestRoundTrip(t *testing.T) {
 	s := newStore(t)
 	data := testData(4<<20, 1)
 	meta := testMeta(baseTime.In(time.FixedZone("CET", 3600)), 123)
+	meta.FormatVersion = 0 // filled by Write
 	snap := writeSnap(t, s, meta, data, Good)
+	if meta.FormatVersion != FormatVersion {
+		t.Errorf("FormatVersion = %d, want %d", meta.FormatVersion, FormatVersion)
+	}
 
 	if want := "20261125T144530Z-r123"; meta.ID != want || snap.Meta.ID != want {
 		t.Fatalf("id = %q / %q, want %q", meta.ID, snap.Meta.ID, want)

@@ -144,13 +144,16 @@ func (k *Kubelet) runPod(ctx context.Context, rs cri.RuntimeServiceClient, is cr
 	}
 	sbConfig := &cri.PodSandboxConfig{
 		Metadata:     &cri.PodSandboxMetadata{Name: name, Namespace: pod.Namespace, Uid: uid, Attempt: attempt},
-		Hostname:     k.NodeName,
 		LogDirectory: logDir,
 		Labels:       sbLabels,
 		Annotations:  map[string]string{"kubernetes.io/config.source": "file", "kubernetes.io/config.seen": time.Now().UTC().Format(time.RFC3339Nano)},
 		Linux: &cri.LinuxPodSandboxConfig{SecurityContext: &cri.LinuxSandboxSecurityContext{
 			NamespaceOptions: &cri.NamespaceOption{Network: nodeNetwork(pod)},
 		}},
+	}
+	// As kubelet: a host-network pod shares the host's UTS namespace and gets no hostname.
+	if !pod.Spec.HostNetwork {
+		sbConfig.Hostname = k.NodeName
 	}
 	sb, err := rs.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: sbConfig})
 	if err != nil {

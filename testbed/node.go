@@ -87,7 +87,9 @@ func New(dir string) (*Bed, error) {
 func (b *Bed) optionsPath() string { return filepath.Join(b.Dir, "node.json") }
 
 // ManifestPath is the static pod manifest, as /etc/kubernetes/manifests/etcd.yaml on a real node.
-func (b *Bed) ManifestPath() string { return filepath.Join(b.Dir, "etc/kubernetes/manifests/etcd.yaml") }
+func (b *Bed) ManifestPath() string {
+	return filepath.Join(b.Dir, "etc/kubernetes/manifests/etcd.yaml")
+}
 
 // PKIDir stands for /etc/kubernetes/pki.
 func (b *Bed) PKIDir() string { return filepath.Join(b.Dir, "etc/kubernetes/pki") }

@@ -28,13 +28,13 @@ func main() {
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:            "etcd-ramdisk",
-		Usage:           "run a single-node kubeadm cluster's etcd from tmpfs without losing its data",
-		Version:         version,
-		Flags:           globalFlags(),
-		HideHelpCommand: true,
+		Name:                  "etcd-ramdisk",
+		Usage:                 "run a single-node kubeadm cluster's etcd from tmpfs without losing its data",
+		Version:               version,
+		Flags:                 globalFlags(),
+		HideHelpCommand:       true,
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\nEXIT CODES:\n" + exitCodeHelp(),
-		ExitErrHandler:  func(*cli.Context, error) {},
+		ExitErrHandler:        func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+)
+
+type listOutput struct {
+	Snapshots []struct {
+		Kind    string `json:"kind"`
+		ID      string `json:"id"`
+		Reason  string `json:"reason"`
+		Suspect string `json:"suspect"`
+		Image   struct{ Reference, Digest string }
+		Etcd    struct {
+			Version   string
+			Revision  int64
+			TotalKeys int64
+		}
+		RawSize, StoredSize int64
+		Member              struct {
+			Name, InitialCluster, DataDir string
+		}
+	} `json:"snapshots"`
+	Problems []string `json:"problems"`
+}
+
+func (n *node) list() listOutput {
+	n.t.Helper()
+	r := n.mustTool("list", "--json")
+	var out listOutput
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		n.t.Fatalf("list --json: %v\n%s", err, r.stdout)
+	}
+	return out
+}
+
+// runningImageDigest is the manifest digest of the image the etcd container runs.
+func (n *node) runningImageDigest() string {
+	n.t.Helper()
+	cl, err := n.Containerd.Client()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := namespaces.WithNamespace(n.ctx, "k8s.io")
+	img, err := cl.GetImage(ctx, n.Options.Image)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return img.Target().Digest.String()
+}
+
+// The whole promise, for both kinds of image: keys written, backed up, the node
+// power-cycled (tmpfs emptied), restored before kubelet starts, every key back.
+func TestBackupRebootRestore(t *testing.T) {
+	for _, img := range etcdImages {
+		t.Run(img.name, func(t *testing.T) {
+			n := newNode(t, testbed.NodeOptions{Image: img.ref})
+			n.kv("put-many", "/registry/pods/", "300")
+
+			r := n.mustTool("backup", "--reason", "manual")
+			if !strings.HasPrefix(r.stdout, "good ") {
+				t.Fatalf("backup stdout = %q, want a good snapshot line", r.stdout)
+			}
+			l := n.list()
+			if len(l.Snapshots) != 1 || len(l.Problems) != 0 {
+				t.Fatalf("list = %+v, want one snapshot and no problems", l)
+			}
+			s := l.Snapshots[0]
+			if s.Image.Reference != img.ref || s.Image.Digest != n.runningImageDigest() {
+				t.Errorf("recorded image %s@%s, want %s@%s", s.Image.Reference, s.Image.Digest, img.ref, n.runningImageDigest())
+			}
+			if s.Member.Name != "node1" || s.Member.InitialCluster != "node1=https://127.0.0.2:2380" || s.Member.DataDir != n.DataDir() {
+				t.Errorf("recorded member = %+v", s.Member)
+			}
+			if s.Etcd.TotalKeys < 300 || s.RawSize <= 0 || s.StoredSize <= 0 || s.StoredSize >= s.RawSize {
+				t.Errorf("recorded sizes/keys = keys %d raw %d stored %d", s.Etcd.TotalKeys, s.RawSize, s.StoredSize)
+			}
+			if !strings.Contains(n.mustTool("verify").stdout, "ok   "+s.ID) {
+				t.Errorf("verify did not pass %s", s.ID)
+			}
+			if r := n.mustTool("backup"); !strings.Contains(r.stdout, "unchanged") {
+				t.Errorf("second backup without writes: %q, want unchanged", r.stdout)
+			}
+			if got := len(n.list().Snapshots); got != 1 {
+				t.Errorf("snapshots after an idle backup = %d, want 1", got)
+			}
+
+			n.reboot()
+			r = n.mustTool("restore")
+			if !strings.Contains(r.stdout, "restored snapshot "+s.ID) {
+				t.Fatalf("restore stdout = %q", r.stdout)
+			}
+			if fi, err := os.Stat(n.DataDir()); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("data dir mode = %v, %v; want 0700", fi.Mode().Perm(), err)
+			}
+			n.startEtcd()
+			n.kv("check-many", "/registry/pods/", "300")
+
+			// kubelet restarting without a reboot: the member is there, restore does nothing.
+			before := dirSnapshot(t, n.DataDir())
+			if r := n.mustTool("restore"); !strings.Contains(r.stdout, "nothing to do") {
+				t.Errorf("restore on a populated data dir: %q", r.stdout)
+			}
+			if after := dirSnapshot(t, n.DataDir()); after != before {
+				t.Errorf("restore changed a populated data dir:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
+
+// dirSnapshot describes a data dir's top level (names and inodes): a no-op
+// restore must leave it alone, while the running etcd may still write inside member/.
+func dirSnapshot(t *testing.T, dir string) string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range ents {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(dir, e.Name()), &st); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:%d;", e.Name(), st.Ino)
+	}
+	return b.String()
+}
