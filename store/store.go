@@ -38,10 +38,9 @@ const (
 	// gigabytes before the checksum is checked.
 	maxDecoderWindow = 64 << 20
 	// staleAge is how old a temporary or orphan file must be before
-	// CleanTemp removes it. Writers hold the lock, so this only guards a
-	// caller that forgot to take it; a live write touches its file far more
-	// often than this.
-	staleAge = time.Minute
+	// CleanTemp removes it. Every writer holds the lock and CleanTemp is only
+	// called under it, so any leftover seen then belongs to a dead run.
+	staleAge = 0
 	// maxIDSuffix bounds the search for a free id; reaching it means
 	// something is writing snapshots in a loop.
 	maxIDSuffix = 1000

@@ -434,9 +434,9 @@ func TestCleanTemp(t *testing.T) {
 		{filepath.Join(s.Dir, suspectDir, "20261125T000000Z-r4.db.zst"), true, true},
 		{filepath.Join(s.Dir, imagesDir, ".tmp-sha256-00.oci.tar.1"), true, true},
 		{filepath.Join(s.Dir, ".tmp-restore-record.json.1"), true, true},
-		// Fresh files may belong to a write in progress.
-		{filepath.Join(snapDir, ".tmp-20261125T000000Z-r5.db.zst.1"), false, false},
-		{filepath.Join(snapDir, "20261125T000000Z-r6.db.zst"), false, false},
+		// CleanTemp runs under the lock: even a fresh leftover is a dead run's.
+		{filepath.Join(snapDir, ".tmp-20261125T000000Z-r5.db.zst.1"), false, true},
+		{filepath.Join(snapDir, "20261125T000000Z-r6.db.zst"), false, true},
 		// Not temporary: never removed, however old.
 		{filepath.Join(s.Dir, imagesDir, "sha256-00.oci.tar"), true, false},
 	}

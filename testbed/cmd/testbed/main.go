@@ -66,6 +66,9 @@ func upCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-host-path", Usage: "hostPath of etcd-data (default <dir>/var/lib/etcd)"},
 			&cli.StringFlag{Name: "tmpfs-size", Value: "512m"},
 			&cli.StringFlag{Name: "images", Value: "_output/images", Usage: "directory of OCI archives to import"},
+			&cli.IntFlag{Name: "client-port", Value: 2379},
+			&cli.IntFlag{Name: "peer-port", Value: 2380},
+			&cli.IntFlag{Name: "metrics-port", Value: 2381},
 		},
 		Action: func(c *cli.Context) error {
 			b, err := openBed(c)
@@ -76,7 +79,8 @@ func upCommand() *cli.Command {
 			if err != nil || len(archives) == 0 {
 				return fmt.Errorf("no image archives in %s: run `make images` first", c.String("images"))
 			}
-			o := testbed.NodeOptions{Image: c.String("image"), NodeName: c.String("node-name"), IP: c.String("ip"), DataHostPath: c.String("data-host-path"), TmpfsSize: c.String("tmpfs-size")}
+			o := testbed.NodeOptions{Image: c.String("image"), NodeName: c.String("node-name"), IP: c.String("ip"), DataHostPath: c.String("data-host-path"), TmpfsSize: c.String("tmpfs-size"),
+				ClientPort: c.Int("client-port"), PeerPort: c.Int("peer-port"), MetricsPort: c.Int("metrics-port")}
 			return b.Up(c.Context, o, archives)
 		},
 	}
