@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"io"
 	"log/slog"
 	"os"
@@ -151,6 +152,7 @@ func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *er
 		return nil, err
 	}
 	defer os.Remove(tgt.hostFile(name))
+	failpoint.Inject("backup-after-save")
 	status, err := verifyStaged(ctx, tgt, name, rev)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"io"
 	"log/slog"
 	"os"
@@ -166,6 +167,7 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	if err := decompress(st, snap, filepath.Join(work, "snapshot.db")); err != nil {
 		return err
 	}
+	failpoint.Inject("restore-after-decompress")
 	w := &workspace{rt: rt, img: img, tools: tools, hostWork: work}
 	if err := w.checkStatus(ctx, snap); err != nil {
 		return err
@@ -174,6 +176,7 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	if err := w.restore(ctx, m, o.BumpRevision, log); err != nil {
 		return err
 	}
+	failpoint.Inject("restore-before-commit")
 	return commitMember(work, dataDir)
 }
 

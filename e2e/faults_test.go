@@ -2,94 +2,54 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
-// startTool starts etcd-ramdisk without waiting for it.
-func (n *node) startTool(args ...string) *exec.Cmd {
+// killAt runs etcd-ramdisk with a failpoint armed: the process dies by SIGKILL
+// exactly there, as under kill -9 or a power cut.
+func (n *node) killAt(point string, args ...string) {
 	n.t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "etcd-ramdisk"), args...)
-	cmd.Env = append(os.Environ(), n.ToolEnv()...)
-	if err := cmd.Start(); err != nil {
-		n.t.Fatal(err)
-	}
-	return cmd
-}
-
-// waitFor polls until cond holds or the command ends; it reports whether cond held.
-func waitFor(cmd *exec.Cmd, done <-chan struct{}, cond func() bool) bool {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		select {
-		case <-done:
-			return cond()
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	return false
-}
-
-func globExists(pattern string) func() bool {
-	return func() bool {
-		m, _ := filepath.Glob(pattern)
-		return len(m) > 0
+	r := n.toolEnv([]string{"ETCD_RAMDISK_FAILPOINTS=" + point}, args...)
+	if r.signal != syscall.SIGKILL {
+		n.t.Fatalf("etcd-ramdisk %v with failpoint %s was not killed there (exit %d)", args, point, r.code)
 	}
 }
 
-// kill -9 at three moments of a backup never leaves a partial file that list
-// shows or verify passes, and the next backup succeeds.
+// kill -9 at each step of a backup never leaves a partial file that list shows
+// or verify passes, never loses an earlier snapshot, and the next backup succeeds
+// and clears the leftovers.
 func TestBackupSurvivesKill9(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("fill", "/registry/big/", "40000000")
+	n.kv("fill", "/registry/big/", "20000000")
 	n.mustTool("backup")
-	good := n.list().Snapshots[0].ID
-	moments := []struct {
-		name string
-		cond func() bool
-	}{
-		{"during etcdctl snapshot save", globExists(filepath.Join(n.DataDir(), ".etcd-ramdisk-staging", "*.part"))},
-		{"during compression", globExists(filepath.Join(n.BackupDir(), "snapshots", ".tmp-*.db.zst"))},
-		{"before the metadata rename", globExists(filepath.Join(n.BackupDir(), "snapshots", ".tmp-*.json"))},
-	}
-	for i, m := range moments {
-		n.kv("put", "/registry/round", m.name)
-		cmd := n.startTool("backup")
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		hit := waitFor(cmd, done, m.cond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		t.Logf("kill -9 %s: moment reached=%v", m.name, hit)
+	first := n.list().Snapshots[0].ID
+	points := []string{"backup-after-save", "store-mid-compress", "store-before-rename.zst", "store-before-rename.json"}
+	for _, p := range points {
+		n.kv("put", "/registry/round", p)
+		n.killAt(p, "backup")
 		l := n.list()
-		for _, s := range l.Snapshots {
-			if r := n.tool("verify", s.ID); r.code != 0 {
-				t.Errorf("after kill %d (%s): listed snapshot %s fails verify", i, m.name, s.ID)
-			}
+		if len(l.Snapshots) != 1 || l.Snapshots[0].ID != first {
+			t.Errorf("after kill at %s: list shows %+v, want only %s", p, l.Snapshots, first)
 		}
-		if l.Snapshots[len(l.Snapshots)-1].ID != good {
-			t.Errorf("after kill %d: the first good snapshot %s is gone", i, good)
-		}
+		t.Logf("after kill at %s: %d leftovers reported as problems: %v", p, len(l.Problems), l.Problems)
+		n.mustTool("verify", "--all")
 	}
 	r := n.mustTool("backup")
 	if !strings.HasPrefix(r.stdout, "good ") {
 		t.Errorf("backup after the kills: %q", r.stdout)
 	}
-	for _, p := range []string{".tmp-*", "*.db.zst"} {
-		files, _ := filepath.Glob(filepath.Join(n.BackupDir(), "snapshots", p))
-		if p == ".tmp-*" && len(files) != 0 {
-			t.Errorf("temporary files left after a clean backup: %v", files)
-		}
+	l := n.list()
+	if len(l.Snapshots) != 2 || len(l.Problems) != 0 {
+		t.Errorf("after a clean backup: %d snapshots, problems %v; want 2 and none", len(l.Snapshots), l.Problems)
+	}
+	if left, _ := filepath.Glob(filepath.Join(n.DataDir(), ".etcd-ramdisk-staging", "*")); len(left) != 0 {
+		t.Errorf("staged files left on the tmpfs: %v", left)
 	}
 }
 
@@ -128,26 +88,25 @@ func TestConcurrentBackupsSerialise(t *testing.T) {
 	}
 }
 
-// kill -9 during a restore, then restore again: it finishes the job.
+// kill -9 at each step of a restore, then restore again: it finishes the job.
 func TestRestoreSurvivesKill9(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("fill", "/registry/big/", "30000000")
+	n.kv("fill", "/registry/big/", "20000000")
 	n.kv("put-many", "/registry/k/", "100")
 	n.mustTool("backup")
-	n.reboot()
-	cmd := n.startTool("restore")
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	hit := waitFor(cmd, done, globExists(filepath.Join(n.DataDir(), ".etcd-ramdisk-restore", "snapshot.db")))
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-	t.Logf("killed during restore (work dir seen: %v)", hit)
-	if _, err := os.Stat(filepath.Join(n.DataDir(), "member")); err == nil {
-		t.Log("the restore had already committed member/ before the kill")
+	for _, p := range []string{"restore-after-decompress", "restore-before-commit"} {
+		n.reboot()
+		n.killAt(p, "restore")
+		if _, err := os.Stat(filepath.Join(n.DataDir(), "member")); err == nil {
+			t.Fatalf("kill at %s left a member/ behind", p)
+		}
+		n.mustTool("restore")
+		n.startEtcd()
+		n.kv("check-many", "/registry/k/", "100")
+		if left, _ := filepath.Glob(filepath.Join(n.DataDir(), ".etcd-ramdisk-*")); len(left) != 0 {
+			t.Errorf("work files left in the data dir: %v", left)
+		}
 	}
-	n.mustTool("restore")
-	n.startEtcd()
-	n.kv("check-many", "/registry/k/", "100")
 }
 
 // After the cluster is reset to an empty one, backup keeps the snapshot aside as

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,19 +143,29 @@ func (n *node) startEtcd() {
 type result struct {
 	stdout, stderr string
 	code           int
+	signal         syscall.Signal // set when the run was killed
 }
 
 // tool runs the built etcd-ramdisk binary pointed at this node.
 func (n *node) tool(args ...string) result {
 	n.t.Helper()
+	return n.toolEnv(nil, args...)
+}
+
+// toolEnv runs etcd-ramdisk with extra environment variables.
+func (n *node) toolEnv(env []string, args ...string) result {
+	n.t.Helper()
 	cmd := exec.CommandContext(n.ctx, filepath.Join(binDir, "etcd-ramdisk"), args...)
-	cmd.Env = append(os.Environ(), n.ToolEnv()...)
+	cmd.Env = append(append(os.Environ(), n.ToolEnv()...), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.signal = ws.Signal()
+		}
 	} else if err != nil {
 		n.t.Fatalf("run etcd-ramdisk %v: %v", args, err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"io"
 	"io/fs"
 	"os"
@@ -46,6 +47,7 @@ func atomicWrite(dir, name string, noReplace bool, write func(io.Writer) error) 
 	if err := f.Close(); err != nil {
 		return err
 	}
+	failpoint.Inject("store-before-rename" + filepath.Ext(name))
 	final := filepath.Join(dir, name)
 	if noReplace {
 		err = renameNoReplace(tmp, final)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"hash"
 	"io"
 	"io/fs"
@@ -365,6 +366,9 @@ type countingWriter struct {
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.n > 0 {
+		failpoint.Inject("store-mid-compress")
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err

@@ -31,6 +31,9 @@ type NodeOptions struct {
 	PeerPort     int    `json:"peerPort"`
 	MetricsPort  int    `json:"metricsPort"`
 	QuotaBytes   int64  `json:"quotaBytes"`
+	// NoTmpfs keeps etcd's data in a plain directory on the bed's (persistent)
+	// filesystem instead of a tmpfs: the "etcd on disk" baseline of the benchmarks.
+	NoTmpfs bool `json:"noTmpfs,omitempty"`
 }
 
 func (o *NodeOptions) defaults(bedDir string) {
@@ -132,7 +135,11 @@ func (b *Bed) Up(ctx context.Context, o NodeOptions, imageArchives []string) err
 	if err := b.WriteManifest(); err != nil {
 		return err
 	}
-	if !isMountPoint(b.DataDir()) {
+	if o.NoTmpfs {
+		if err := os.MkdirAll(b.DataDir(), 0o700); err != nil {
+			return err
+		}
+	} else if !isMountPoint(b.DataDir()) {
 		if err := mountTmpfs(b.DataDir(), o.TmpfsSize); err != nil {
 			return err
 		}
@@ -274,6 +281,9 @@ func (b *Bed) RemoveImage(ctx context.Context, ref string) error {
 func (b *Bed) Reboot(ctx context.Context) error {
 	if err := b.Containerd.PowerOff(); err != nil {
 		return err
+	}
+	if b.Options.NoTmpfs { // a disk keeps its data across a power cycle
+		return b.Containerd.Start(ctx)
 	}
 	if isMountPoint(b.DataDir()) {
 		if err := unix.Unmount(b.DataDir(), 0); err != nil {
