@@ -61,60 +61,66 @@ func (n *node) runningImageDigest() string {
 
 // The whole promise, for both kinds of image: keys written, backed up, the node
 // power-cycled (tmpfs emptied), restored before kubelet starts, every key back.
+// Both ways of running etcdctl are exercised: exec in the etcd container and a
+// sidecar from the same digest.
 func TestBackupRebootRestore(t *testing.T) {
 	for _, img := range etcdImages {
-		t.Run(img.name, func(t *testing.T) {
-			n := newNode(t, testbed.NodeOptions{Image: img.ref})
-			n.kv("put-many", "/registry/pods/", "300")
+		for _, method := range []string{"exec", "sidecar"} {
+			t.Run(img.name+"/"+method, func(t *testing.T) { backupRebootRestore(t, img.ref, method) })
+		}
+	}
+}
 
-			r := n.mustTool("backup", "--reason", "manual")
-			if !strings.HasPrefix(r.stdout, "good ") {
-				t.Fatalf("backup stdout = %q, want a good snapshot line", r.stdout)
-			}
-			l := n.list()
-			if len(l.Snapshots) != 1 || len(l.Problems) != 0 {
-				t.Fatalf("list = %+v, want one snapshot and no problems", l)
-			}
-			s := l.Snapshots[0]
-			if s.Image.Reference != img.ref || s.Image.Digest != n.runningImageDigest() {
-				t.Errorf("recorded image %s@%s, want %s@%s", s.Image.Reference, s.Image.Digest, img.ref, n.runningImageDigest())
-			}
-			if s.Member.Name != "node1" || s.Member.InitialCluster != "node1=https://127.0.0.2:2380" || s.Member.DataDir != n.DataDir() {
-				t.Errorf("recorded member = %+v", s.Member)
-			}
-			if s.Etcd.TotalKeys < 300 || s.RawSize <= 0 || s.StoredSize <= 0 || s.StoredSize >= s.RawSize {
-				t.Errorf("recorded sizes/keys = keys %d raw %d stored %d", s.Etcd.TotalKeys, s.RawSize, s.StoredSize)
-			}
-			if !strings.Contains(n.mustTool("verify").stdout, "ok   "+s.ID) {
-				t.Errorf("verify did not pass %s", s.ID)
-			}
-			if r := n.mustTool("backup"); !strings.Contains(r.stdout, "unchanged") {
-				t.Errorf("second backup without writes: %q, want unchanged", r.stdout)
-			}
-			if got := len(n.list().Snapshots); got != 1 {
-				t.Errorf("snapshots after an idle backup = %d, want 1", got)
-			}
+func backupRebootRestore(t *testing.T, ref, method string) {
+	n := newNode(t, testbed.NodeOptions{Image: ref})
+	n.kv("put-many", "/registry/pods/", "300")
 
-			n.reboot()
-			r = n.mustTool("restore")
-			if !strings.Contains(r.stdout, "restored snapshot "+s.ID) {
-				t.Fatalf("restore stdout = %q", r.stdout)
-			}
-			if fi, err := os.Stat(n.DataDir()); err != nil || fi.Mode().Perm() != 0o700 {
-				t.Errorf("data dir mode = %v, %v; want 0700", fi.Mode().Perm(), err)
-			}
-			n.startEtcd()
-			n.kv("check-many", "/registry/pods/", "300")
+	r := n.mustTool("backup", "--reason", "manual", "--method", method)
+	if !strings.HasPrefix(r.stdout, "good ") || !strings.Contains(r.stdout, "("+method+",") {
+		t.Fatalf("backup stdout = %q, want a good snapshot line taken by %s", r.stdout, method)
+	}
+	l := n.list()
+	if len(l.Snapshots) != 1 || len(l.Problems) != 0 {
+		t.Fatalf("list = %+v, want one snapshot and no problems", l)
+	}
+	s := l.Snapshots[0]
+	if s.Image.Reference != ref || s.Image.Digest != n.runningImageDigest() {
+		t.Errorf("recorded image %s@%s, want %s@%s", s.Image.Reference, s.Image.Digest, ref, n.runningImageDigest())
+	}
+	if s.Member.Name != "node1" || s.Member.InitialCluster != "node1=https://127.0.0.2:2380" || s.Member.DataDir != n.DataDir() {
+		t.Errorf("recorded member = %+v", s.Member)
+	}
+	if s.Etcd.TotalKeys < 300 || s.RawSize <= 0 || s.StoredSize <= 0 || s.StoredSize >= s.RawSize {
+		t.Errorf("recorded sizes/keys = keys %d raw %d stored %d", s.Etcd.TotalKeys, s.RawSize, s.StoredSize)
+	}
+	if !strings.Contains(n.mustTool("verify").stdout, "ok   "+s.ID) {
+		t.Errorf("verify did not pass %s", s.ID)
+	}
+	if r := n.mustTool("backup"); !strings.Contains(r.stdout, "unchanged") {
+		t.Errorf("second backup without writes: %q, want unchanged", r.stdout)
+	}
+	if got := len(n.list().Snapshots); got != 1 {
+		t.Errorf("snapshots after an idle backup = %d, want 1", got)
+	}
 
-			// kubelet restarting without a reboot: the member is there, restore does nothing.
-			before := dirSnapshot(t, n.DataDir())
-			if r := n.mustTool("restore"); !strings.Contains(r.stdout, "nothing to do") {
-				t.Errorf("restore on a populated data dir: %q", r.stdout)
-			}
-			if after := dirSnapshot(t, n.DataDir()); after != before {
-				t.Errorf("restore changed a populated data dir:\nbefore %s\nafter  %s", before, after)
-			}
-		})
+	n.reboot()
+	r = n.mustTool("restore")
+	if !strings.Contains(r.stdout, "restored snapshot "+s.ID) {
+		t.Fatalf("restore stdout = %q", r.stdout)
+	}
+	if fi, err := os.Stat(n.DataDir()); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode = %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+	n.startEtcd()
+	n.kv("check-many", "/registry/pods/", "300")
+
+	// kubelet restarting without a reboot: the member is there, restore does nothing.
+	before := dirSnapshot(t, n.DataDir())
+	if r := n.mustTool("restore"); !strings.Contains(r.stdout, "nothing to do") {
+		t.Errorf("restore on a populated data dir: %q", r.stdout)
+	}
+	if after := dirSnapshot(t, n.DataDir()); after != before {
+		t.Errorf("restore changed a populated data dir:\nbefore %s\nafter  %s", before, after)
 	}
 }
 
@@ -135,4 +141,23 @@ func dirSnapshot(t *testing.T, dir string) string {
 		fmt.Fprintf(&b, "%s:%d;", e.Name(), st.Ino)
 	}
 	return b.String()
+}
+
+// A manifest whose data hostPath is not /var/lib/etcd, with another member name
+// and IP: every container path is mapped through the pod's volumes.
+func TestBackupRestoreManifestVariant(t *testing.T) {
+	n := newNode(t, testbed.NodeOptions{NodeName: "cp-7", IP: "127.0.0.3", DataHostPath: "mnt/fast/etcd-data"})
+	if !strings.HasSuffix(n.DataDir(), "/mnt/fast/etcd-data") || mountType(t, n.DataDir()) != "tmpfs" {
+		t.Fatalf("data dir %s (%s), want the variant path on tmpfs", n.DataDir(), mountType(t, n.DataDir()))
+	}
+	n.kv("put-many", "/registry/v/", "40")
+	n.mustTool("backup")
+	s := n.list().Snapshots[0]
+	if s.Member.Name != "cp-7" || s.Member.InitialCluster != "cp-7=https://127.0.0.3:2380" {
+		t.Errorf("recorded member = %+v", s.Member)
+	}
+	n.reboot()
+	n.mustTool("restore")
+	n.startEtcd()
+	n.kv("check-many", "/registry/v/", "40")
 }

@@ -136,7 +136,7 @@ func unescapeOctal(s string) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s)+0 && i+3 <= len(s)-1+1 {
+		if s[i] == '\\' && i+3 < len(s) {
 			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
 				b.WriteByte(byte(n))
 				i += 3
@@ -167,13 +167,19 @@ func checkBackups(b *Backups, dir string, now time.Time) (*store.Store, *store.S
 		return nil, nil
 	}
 	for _, sub := range []string{"", "snapshots", "suspect", "images"} {
-		if fi, err := os.Stat(filepath.Join(dir, sub)); err != nil || !fi.IsDir() {
-			b.Error = fmt.Sprintf("backup dir %s is missing or incomplete (no %s/): no backup has run", dir, sub)
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				b.Error = fmt.Sprintf("backup dir %s: %v", dir, err)
-			}
-			return nil, nil
+		path := filepath.Join(dir, sub)
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			b.Error = fmt.Sprintf("%s does not exist: no backup has run", path)
+		case err != nil:
+			b.Error = fmt.Sprintf("backup dir: %v", err)
+		case !fi.IsDir():
+			b.Error = fmt.Sprintf("%s is not a directory", path)
+		default:
+			continue
 		}
+		return nil, nil
 	}
 	st, err := store.Open(dir)
 	if err != nil {

@@ -231,7 +231,7 @@ func (d *DataDir) dbText() string {
 	case d.SizeBytes == 0:
 		return human(d.DBBytes)
 	}
-	return fmt.Sprintf("%s (%.0f%% of the tmpfs)", human(d.DBBytes), d.DBPercent)
+	return fmt.Sprintf("%s (%.1f%% of the tmpfs)", human(d.DBBytes), d.DBPercent)
 }
 
 func (b *Backups) lastText() string {

@@ -25,7 +25,7 @@ type NodeOptions struct {
 	Image        string `json:"image"`        // etcd image reference
 	NodeName     string `json:"nodeName"`     // kubeadm node name, also etcd's member name
 	IP           string `json:"ip"`           // advertise address (a loopback address)
-	DataHostPath string `json:"dataHostPath"` // hostPath of etcd-data; empty: <bed>/var/lib/etcd
+	DataHostPath string `json:"dataHostPath"` // hostPath of etcd-data, relative to the bed dir unless absolute; default var/lib/etcd
 	TmpfsSize    string `json:"tmpfsSize"`    // size= option of the data tmpfs
 	ClientPort   int    `json:"clientPort"`
 	PeerPort     int    `json:"peerPort"`
@@ -47,7 +47,10 @@ func (o *NodeOptions) defaults(bedDir string) {
 		o.IP = "127.0.0.2"
 	}
 	if o.DataHostPath == "" {
-		o.DataHostPath = filepath.Join(bedDir, "var/lib/etcd")
+		o.DataHostPath = "var/lib/etcd"
+	}
+	if !filepath.IsAbs(o.DataHostPath) {
+		o.DataHostPath = filepath.Join(bedDir, o.DataHostPath)
 	}
 	if o.TmpfsSize == "" {
 		o.TmpfsSize = "512m"

@@ -45,6 +45,8 @@ func newApp() *cli.App {
 			verifyCommand(),
 			pruneCommand(),
 			defragCommand(),
+			statusCommand(),
+			installCommand(), uninstallCommand(),
 			versionCommand(),
 		},
 	}

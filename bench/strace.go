@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// syncCalls are the system calls that force data to stable storage.
+const syncCalls = "fsync,fdatasync,sync_file_range,syncfs,sync"
+
+// straceArgs traces syncCalls (and execve, to name processes) with file
+// descriptors decoded to paths (-y), following children (-f).
+func straceArgs(out string) []string {
+	return []string{"-f", "-qq", "-y", "-e", "trace=" + syncCalls + ",execve,clone,clone3,fork,vfork", "-o", out}
+}
+
+// Tracer is a strace attached to running processes for a measurement window.
+type Tracer struct {
+	cmd  *exec.Cmd
+	Out  string
+	done chan error
+}
+
+// AttachStrace attaches strace to pids (all their threads, and children they start
+// from now on) and returns once every pid is traced.
+func AttachStrace(ctx context.Context, out string, pids ...int) (*Tracer, error) {
+	args := straceArgs(out)
+	for _, p := range pids {
+		args = append(args, "-p", strconv.Itoa(p))
+	}
+	cmd := exec.Command("strace", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start strace: %w", err)
+	}
+	t := &Tracer{cmd: cmd, Out: out, done: make(chan error, 1)}
+	go func() { t.done <- cmd.Wait() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, p := range pids {
+		for {
+			if tp, _ := statusField(p, "TracerPid"); tp != 0 {
+				break
+			}
+			select {
+			case err := <-t.done:
+				return nil, fmt.Errorf("strace exited while attaching to %d: %v: %s", p, err, stderr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				t.Stop()
+				return nil, fmt.Errorf("strace did not attach to %d", p)
+			}
+		}
+	}
+	return t, nil
+}
+
+// Stop detaches strace (SIGINT) and waits for it to write its output.
+func (t *Tracer) Stop() error {
+	_ = t.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-t.done:
+		return nil
+	case <-time.After(20 * time.Second):
+		_ = t.cmd.Process.Kill()
+		return fmt.Errorf("strace did not detach within 20s")
+	}
+}
+
+// SyncCall is one traced call: which process, which call, which file.
+type SyncCall struct {
+	PID  int
+	Call string
+	Path string // "" for sync(2)
+}
+
+// Trace is a parsed strace output file.
+type Trace struct {
+	Calls []SyncCall
+	Execs  map[int]string // pid → program it executed
+	Parent map[int]int    // pid → the pid that created it (process or thread)
+}
+
+// Program is the program pid last executed, or that its creator ran.
+func (t *Trace) Program(pid int) string {
+	for i := 0; i < 1000 && pid != 0; i++ {
+		if p, ok := t.Execs[pid]; ok {
+			return p
+		}
+		pid = t.Parent[pid]
+	}
+	return ""
+}
+
+var (
+	callRe = regexp.MustCompile(`^(\d+)\s+(` + strings.ReplaceAll(syncCalls, ",", "|") + `)\((.*)`)
+	execRe = regexp.MustCompile(`^(\d+)\s+execve\("([^"]*)"`)
+	fdRe   = regexp.MustCompile(`^\d+<(.*?)>(?:[,)]| <unfinished)`)
+	forkRe = regexp.MustCompile(`^(\d+)\s+(?:<\.\.\. )?(?:clone3?|v?fork)\b.*\)\s+=\s+(\d+)`)
+)
+
+// ParseTrace reads strace -f -y output. A call interrupted by another thread's
+// line ("<unfinished ...>") counts once, at its start; a failed exec is ignored.
+func ParseTrace(r io.Reader) (*Trace, error) {
+	t := &Trace{Execs: map[int]string{}, Parent: map[int]int{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if m := execRe.FindStringSubmatch(l); m != nil {
+			if !strings.Contains(l, "= -1") {
+				pid, _ := strconv.Atoi(m[1])
+				t.Execs[pid] = m[2]
+			}
+			continue
+		}
+		if m := forkRe.FindStringSubmatch(l); m != nil {
+			parent, _ := strconv.Atoi(m[1])
+			child, _ := strconv.Atoi(m[2])
+			t.Parent[child] = parent
+			continue
+		}
+		m := callRe.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[1])
+		c := SyncCall{PID: pid, Call: m[2]}
+		if f := fdRe.FindStringSubmatch(m[3]); f != nil {
+			c.Path = strings.TrimSuffix(f[1], " (deleted)")
+		}
+		t.Calls = append(t.Calls, c)
+	}
+	return t, sc.Err()
+}
+
+// ParseTraceFile parses a strace output file; a missing file is an empty trace.
+func ParseTraceFile(path string) (*Trace, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return &Trace{Execs: map[int]string{}, Parent: map[int]int{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseTrace(f)
+}
+
+// SyncCount splits sync calls by where their file lives.
+type SyncCount struct {
+	Persistent int            `json:"persistent"` // files on a disk filesystem, and sync(2)
+	Volatile   int            `json:"volatile"`   // files on tmpfs (and similar): no disk I/O
+	Unknown    int            `json:"unknown"`    // the fd was not a path (a pipe or socket)
+	ByCall     map[string]int `json:"byCall"`
+}
+
+func (s SyncCount) Total() int { return s.Persistent + s.Volatile + s.Unknown }
+
+func (s *SyncCount) Add(o SyncCount) {
+	s.Persistent += o.Persistent
+	s.Volatile += o.Volatile
+	s.Unknown += o.Unknown
+	for k, v := range o.ByCall {
+		if s.ByCall == nil {
+			s.ByCall = map[string]int{}
+		}
+		s.ByCall[k] += v
+	}
+}
+
+// Classify counts the trace's calls. mountsFor gives the mount table a process
+// saw (paths from strace -y are in the tracee's mount namespace).
+func (t *Trace) Classify(mountsFor func(pid int) mountTable) SyncCount {
+	s := SyncCount{ByCall: map[string]int{}}
+	for _, c := range t.Calls {
+		s.ByCall[c.Call]++
+		switch {
+		case c.Call == "sync":
+			s.Persistent++
+		case !strings.HasPrefix(c.Path, "/"):
+			s.Unknown++
+		case volatileFS[mountsFor(c.PID).fsType(c.Path)]:
+			s.Volatile++
+		default:
+			s.Persistent++
+		}
+	}
+	return s
+}

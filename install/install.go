@@ -1,0 +1,308 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"text/template"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
+)
+
+// ErrConfig marks a problem with the manifest, a path or the node that the
+// operator has to fix; nothing was changed.
+var ErrConfig = errors.New("configuration")
+
+// ErrNotRoot means a real install or uninstall was attempted without root.
+var ErrNotRoot = errors.New("must run as root (or use --dry-run, or --root DIR)")
+
+// Where the assets go, relative to the root.
+const (
+	DropInDir   = "/etc/systemd/system/kubelet.service.d"
+	CronDir     = "/etc/cron.d"
+	FstabPath   = "/etc/fstab"
+	assetMode = 0o644
+)
+
+// StopGrace is how long etcd gets to exit on SIGTERM before it is killed.
+const StopGrace = time.Minute
+
+// Options for Install and Uninstall. Paths are as the node sees them; Root
+// only says where to write.
+type Options struct {
+	Root              string // write under this directory instead of /; no commands are run
+	Binary            string // etcd-ramdisk as the drop-in and cron table call it
+	Manifest          string
+	BackupDir         string
+	ContainerdAddress string
+	Namespace         string
+	DryRun            bool // print what would be written and run; change nothing
+	Now               bool // install: switch etcd to the tmpfs now instead of at the next reboot
+	SkipBackup        bool // install: no first backup (image builders: no etcd runs yet)
+}
+
+// Deps are the side effects on the live node, injectable for tests.
+type Deps struct {
+	// Backup takes a backup of the running etcd with the given reason and
+	// verifies it; the string describes the snapshot.
+	Backup func(ctx context.Context, reason string) (string, error)
+	// StopEtcd stops the etcd container (kubelet is already stopped).
+	StopEtcd func(ctx context.Context) error
+	// Run runs a system command such as systemctl or mount.
+	Run func(ctx context.Context, argv []string) error
+	// Mounted reports whether dir is a tmpfs mount point now.
+	Mounted func(dir string) (bool, error)
+	Geteuid func() int
+}
+
+// templateData fills the drop-in and the cron table.
+type templateData struct {
+	Binary, Manifest, BackupDir, ContainerdAddress, Namespace, DataDir string
+}
+
+// plan is everything Install and Uninstall need to know before acting.
+type plan struct {
+	o       Options
+	d       Deps
+	data    templateData
+	quota   int64
+	dropIn  asset
+	cronTab asset
+	res     *Result
+}
+
+type asset struct {
+	path    string // on the node
+	content []byte
+}
+
+// safePath keeps paths writable into a unit file and a cron line without
+// quoting: systemd expands % and $, cron turns % into a newline.
+var safePath = regexp.MustCompile(`^/[A-Za-z0-9._/+@:,=-]*$`)
+
+func newPlan(d Deps, o Options) (*plan, error) {
+	if o.Root == "" && !o.DryRun && d.Geteuid() != 0 {
+		return nil, ErrNotRoot
+	}
+	m, err := manifest.Load(filepath.Join(o.Root, o.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if w := m.Member.HostWALDir; w != "" && !within(w, m.Member.HostDataDir) {
+		return nil, fmt.Errorf("%w: manifest %s: --wal-dir %s is outside the data dir %s; etcd-ramdisk keeps only the data dir on tmpfs", ErrConfig, o.Manifest, w, m.Member.HostDataDir)
+	}
+	data := templateData{Binary: o.Binary, Manifest: o.Manifest, BackupDir: o.BackupDir,
+		ContainerdAddress: o.ContainerdAddress, Namespace: o.Namespace, DataDir: m.Member.HostDataDir}
+	if err := checkPaths(data); err != nil {
+		return nil, err
+	}
+	p := &plan{o: o, d: d, data: data, quota: m.Member.QuotaBackendBytes, res: &Result{DryRun: o.DryRun}}
+	if p.dropIn, err = render(filepath.Join(DropInDir, systemd.DropInName), systemd.KubeletDropIn, data); err != nil {
+		return nil, err
+	}
+	if p.cronTab, err = render(filepath.Join(CronDir, cron.FileName), cron.Table, data); err != nil {
+		return nil, err
+	}
+	return p, p.preflight()
+}
+
+func checkPaths(d templateData) error {
+	for _, f := range []struct{ name, v string }{
+		{"--binary", d.Binary}, {"--manifest", d.Manifest}, {"--backup-dir", d.BackupDir},
+		{"--containerd-address", d.ContainerdAddress}, {"the manifest's data dir", d.DataDir},
+	} {
+		if !safePath.MatchString(f.v) {
+			return fmt.Errorf("%w: %s %q must be an absolute path of letters, digits and ._/+@:,=-", ErrConfig, f.name, f.v)
+		}
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9._-]+$`).MatchString(d.Namespace) {
+		return fmt.Errorf("%w: --namespace %q is not a containerd namespace", ErrConfig, d.Namespace)
+	}
+	return nil
+}
+
+// preflight refuses on a live node what would leave backups silently off.
+func (p *plan) preflight() error {
+	if p.o.Root != "" {
+		return nil
+	}
+	if fi, err := os.Stat(p.o.Binary); err != nil || fi.Mode()&0o111 == 0 || fi.IsDir() {
+		return fmt.Errorf("%w: %s is not an executable (copy etcd-ramdisk there or pass --binary): the drop-in and cron table call it", ErrConfig, p.o.Binary)
+	}
+	if fi, err := os.Stat(CronDir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%w: %s does not exist: is cron installed? (apt-get install cron)", ErrConfig, CronDir)
+	}
+	return nil
+}
+
+func render(path, tmpl string, data templateData) (asset, error) {
+	t, err := template.New(filepath.Base(path)).Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return asset{}, fmt.Errorf("template %s: %w", path, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return asset{}, fmt.Errorf("template %s: %w", path, err)
+	}
+	return asset{path: path, content: b.Bytes()}, nil
+}
+
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
+}
+
+// host is where a node path is written: under Root when set.
+func (p *plan) host(path string) string { return filepath.Join(p.o.Root, path) }
+
+// live says whether commands act on this machine (not under --root).
+func (p *plan) live() bool { return p.o.Root == "" }
+
+// run runs argv, or only records it in a dry run.
+func (p *plan) run(ctx context.Context, argv ...string) error {
+	p.res.add(Step{Kind: StepRun, Argv: argv, Done: !p.o.DryRun})
+	if p.o.DryRun {
+		return nil
+	}
+	if err := p.d.Run(ctx, argv); err != nil {
+		return fmt.Errorf("%s: %w", join(argv), err)
+	}
+	return nil
+}
+
+// erd is the command line of etcd-ramdisk with the installed global flags.
+func (p *plan) erd(verb ...string) []string {
+	d := p.data
+	return append([]string{d.Binary, "--manifest=" + d.Manifest, "--backup-dir=" + d.BackupDir,
+		"--containerd-address=" + d.ContainerdAddress, "--namespace=" + d.Namespace}, verb...)
+}
+
+// backup takes and verifies a backup, or records that it would.
+func (p *plan) backup(ctx context.Context, reason string) error {
+	if p.o.DryRun {
+		p.res.add(Step{Kind: StepBackup, Text: "take and verify a backup (reason " + reason + ")"})
+		return nil
+	}
+	desc, err := p.d.Backup(ctx, reason)
+	if err != nil {
+		return fmt.Errorf("backup before changing anything: %w", err)
+	}
+	p.res.add(Step{Kind: StepBackup, Text: desc, Done: true})
+	return nil
+}
+
+// Install writes the drop-in, the cron table and the fstab line after a
+// verified first backup, then either switches etcd to the tmpfs (Now) or says
+// what is left to do.
+func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
+	d = d.withDefaults()
+	if o.Now && o.Root != "" {
+		return nil, fmt.Errorf("%w: --now switches this machine; it cannot be combined with --root", ErrConfig)
+	}
+	p, err := newPlan(d, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.SkipBackup {
+		p.res.add(Step{Kind: StepNote, Text: "no first backup (--skip-backup)"})
+	} else if err := p.backup(ctx, store.ReasonInstall); err != nil {
+		return p.res, err
+	}
+	if err := p.installFiles(ctx); err != nil {
+		return p.res, err
+	}
+	if !p.live() {
+		return p.res, nil
+	}
+	mounted, err := d.Mounted(p.data.DataDir)
+	if err != nil {
+		return p.res, err
+	}
+		switch {
+	case mounted:
+		p.res.add(Step{Kind: StepNote, Text: p.data.DataDir + " is already a tmpfs: etcd runs from RAM"})
+	case o.Now:
+		return p.res, p.switchToTmpfs(ctx)
+	default:
+		p.res.Next = []string{"reboot (kubelet's ExecStop takes the last backup; at boot the tmpfs is mounted and restore fills it),",
+			"or switch now with `etcd-ramdisk install --now`, which runs:",
+			"systemctl stop kubelet",
+			"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
+			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet"}
+	}
+	return p.res, nil
+}
+
+func (p *plan) installFiles(ctx context.Context) error {
+	dropIn, err := p.writeAsset(p.dropIn)
+	if err != nil {
+		return err
+	}
+	if _, err := p.writeAsset(p.cronTab); err != nil {
+		return err
+	}
+	if err := p.addFstab(); err != nil {
+		return err
+	}
+	if dropIn && p.live() {
+		return p.run(ctx, "systemctl", "daemon-reload")
+	}
+	return nil
+}
+
+// switchToTmpfs moves the running etcd onto the tmpfs. kubelet's ExecStop (the
+// new drop-in) takes the last backup while etcd still runs; restore then fills
+// the fresh tmpfs from it.
+func (p *plan) switchToTmpfs(ctx context.Context) error {
+	if err := p.run(ctx, "systemctl", "stop", "kubelet"); err != nil {
+		return err
+	}
+	if err := p.stopEtcd(ctx); err != nil {
+		return err
+	}
+	if err := p.run(ctx, "mount", p.data.DataDir); err != nil {
+		return err
+	}
+	if err := p.run(ctx, p.erd("restore")...); err != nil {
+		return fmt.Errorf("%w; kubelet left stopped so etcd does not start empty", err)
+	}
+	return p.run(ctx, "systemctl", "start", "kubelet")
+}
+
+func (p *plan) stopEtcd(ctx context.Context) error {
+	p.res.add(Step{Kind: StepDo, Text: "stop the etcd container through containerd", Done: !p.o.DryRun})
+	if p.o.DryRun {
+		return nil
+	}
+	if err := p.d.StopEtcd(ctx); err != nil {
+		return fmt.Errorf("stop etcd: %w", err)
+	}
+	return nil
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Geteuid == nil {
+		d.Geteuid = os.Geteuid
+	}
+	if d.Mounted == nil {
+		d.Mounted = TmpfsMounted
+	}
+	if d.Run == nil {
+		d.Run = ExecRunner(os.Stderr, os.Stderr)
+	}
+	if d.Backup == nil {
+		d.Backup = func(context.Context, string) (string, error) { return "", errors.New("no backup function configured") }
+	}
+	if d.StopEtcd == nil {
+		d.StopEtcd = func(context.Context) error { return errors.New("no way to stop etcd configured") }
+	}
+	return d
+}

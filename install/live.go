@@ -1,0 +1,120 @@
+package install
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// ExecRunner runs commands as child processes with the given output.
+func ExecRunner(stdout, stderr io.Writer) func(context.Context, []string) error {
+	return func(ctx context.Context, argv []string) error {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		return cmd.Run()
+	}
+}
+
+// TmpfsMounted reports whether dir is a tmpfs mount point, from the kernel's
+// mount table.
+func TmpfsMounted(dir string) (bool, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	dir = filepath.Clean(dir)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// id parent maj:min root mountpoint options... - fstype source superopts
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if ok && len(f) >= 5 && len(g) >= 1 && unescapeFstab(f[4]) == dir && g[0] == "tmpfs" {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
+
+// TakeVerified takes a backup and verifies the snapshot that holds etcd's
+// current revision (the newest one when the revision had not moved).
+func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o backup.Options) (string, error) {
+	res, err := backup.Backup(ctx, rt, st, o)
+	if err != nil {
+		return "", err
+	}
+	snap := res.Snapshot
+	if snap == nil {
+		good, _, err := st.List()
+		if err != nil {
+			return "", err
+		}
+		if len(good) == 0 {
+			return "", fmt.Errorf("%w: no snapshot in %s", backup.ErrNoSnapshot, st.Dir)
+		}
+		snap = &good[0]
+	}
+	if err := backup.Verify(ctx, rt, st, snap, st.Dir, o.Logger); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("snapshot %s revision %d verified", snap.Meta.ID, snap.Meta.Etcd.Revision), nil
+}
+
+// StopEtcd stops the running etcd container with SIGTERM, then SIGKILL after
+// grace. kubelet must be stopped already, or it would start etcd again. No
+// running etcd is not an error.
+func StopEtcd(ctx context.Context, rt *erdrt.Runtime, m *manifest.Etcd, grace time.Duration, log *slog.Logger) error {
+	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
+	if errors.Is(err, erdrt.ErrEtcdNotRunning) {
+		log.Info("etcd is not running")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	task, err := ec.Container.Task(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("container %s: task: %w", ec.ID, err)
+	}
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return fmt.Errorf("container %s: wait: %w", ec.ID, err)
+	}
+	if err := task.Kill(ctx, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("container %s: SIGTERM: %w", ec.ID, err)
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-exited:
+		log.Info("stopped etcd", "container", ec.ID)
+		return nil
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	log.Warn("etcd ignored SIGTERM; killing it", "container", ec.ID, "after", grace)
+	if err := task.Kill(ctx, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("container %s: SIGKILL: %w", ec.ID, err)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
