@@ -131,8 +131,8 @@ func TestRestoreRefusesTooSmallTmpfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := n.tool("restore")
-	if r.code == 0 || !strings.Contains(r.stderr, "make the tmpfs at least") {
-		t.Fatalf("restore into a 40m tmpfs: exit %d; want a failure saying how large the tmpfs must be", r.code)
+	if r.code != 11 || !strings.Contains(r.stderr, "make the tmpfs at least") {
+		t.Fatalf("restore into a 40m tmpfs: exit %d; want 11 and a message saying how large the tmpfs must be", r.code)
 	}
 	if e := dataDirEntries(t, n.DataDir()); len(e) != 0 {
 		t.Fatalf("data dir not left empty: %v", e)

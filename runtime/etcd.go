@@ -141,6 +141,15 @@ func (r *Runtime) ImageByDigest(ctx context.Context, ref string, dgst digest.Dig
 	if len(all) == 0 {
 		return nil, fmt.Errorf("image %s@%s: %w", ref, dgst, errdefs.ErrNotFound)
 	}
+	// The digest survives under another name: give it back its recorded name too,
+	// unless that name now points elsewhere (an upgrade), so kubelet finds it offline.
+	if _, err := is.Get(ctx, ref); errdefs.IsNotFound(err) {
+		named := all[0]
+		named.Name = ref
+		if _, err := is.Create(ctx, named); err != nil && !errdefs.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("name image %s: %w", ref, err)
+		}
+	}
 	return &Image{Reference: ref, Digest: dgst, image: all[0]}, nil
 }
 

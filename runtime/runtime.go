@@ -23,7 +23,11 @@ type Runtime struct {
 	Client    *containerd.Client
 	Namespace string
 	Address   string
+	onClose   []func()
 }
+
+// OnClose registers fn to run when the runtime is closed (e.g. a context's cancel).
+func (r *Runtime) OnClose(fn func()) { r.onClose = append(r.onClose, fn) }
 
 // Open connects to containerd at address and returns a context carrying the
 // namespace. It checks the socket first so that the usual mistake (wrong path,
@@ -52,7 +56,12 @@ func Open(ctx context.Context, address, namespace string) (*Runtime, context.Con
 }
 
 // Close releases the connection.
-func (r *Runtime) Close() error { return r.Client.Close() }
+func (r *Runtime) Close() error {
+	for _, fn := range r.onClose {
+		fn()
+	}
+	return r.Client.Close()
+}
 
 // Result is what a tool run inside the image printed and how it ended.
 type Result struct {

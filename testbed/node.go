@@ -14,6 +14,7 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
@@ -263,7 +264,9 @@ func importArchive(ctx context.Context, cl *containerd.Client, path string) erro
 	return nil
 }
 
-// RemoveImage deletes an image from containerd's k8s.io namespace (tests: "containerd lost it").
+// RemoveImage deletes an image from containerd's k8s.io namespace under every
+// name it has (tag, repo digest, CRI's image id), as `crictl rmi` does: the
+// "containerd lost it" case of the tests.
 func (b *Bed) RemoveImage(ctx context.Context, ref string) error {
 	cl, err := b.Containerd.Client()
 	if err != nil {
@@ -271,11 +274,24 @@ func (b *Bed) RemoveImage(ctx context.Context, ref string) error {
 	}
 	defer cl.Close()
 	ctx = namespaces.WithNamespace(ctx, "k8s.io")
-	err = cl.ImageService().Delete(ctx, ref)
+	is := cl.ImageService()
+	img, err := is.Get(ctx, ref)
 	if errdefs.IsNotFound(err) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	all, err := is.List(ctx, "target.digest=="+img.Target.Digest.String())
+	if err != nil {
+		return err
+	}
+	for _, i := range all {
+		if err := is.Delete(ctx, i.Name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Reboot does to the node what a power cycle does: every container dies at once,

@@ -19,6 +19,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "namespace", Value: "k8s.io", EnvVars: []string{"ETCD_RAMDISK_NAMESPACE"}, Usage: "containerd namespace of the Kubernetes containers"},
 		&cli.StringFlag{Name: "backup-dir", Value: "/var/lib/etcd-ramdisk", EnvVars: []string{"ETCD_RAMDISK_BACKUP_DIR"}, Usage: "where snapshots are kept (persistent disk)"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: 5 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_LOCK_TIMEOUT"}, Usage: "how long to wait for another run to finish"},
+		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_TIMEOUT"}, Usage: "give up on a run after this long (etcdctl can hang on a dead endpoint)"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"ETCD_RAMDISK_DEBUG"}, Usage: "log debug messages"},
 	}
 }
@@ -41,9 +42,17 @@ func openStore(c *cli.Context) (*store.Store, error) {
 	return st, nil
 }
 
-// openRuntime connects to containerd; the returned context carries the namespace.
+// openRuntime connects to containerd; the returned context carries the namespace
+// and the run's --timeout, which ends when the runtime is closed.
 func openRuntime(c *cli.Context) (*erdrt.Runtime, context.Context, error) {
-	return erdrt.Open(c.Context, c.String("containerd-address"), c.String("namespace"))
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	rt, ctx, err := erdrt.Open(ctx, c.String("containerd-address"), c.String("namespace"))
+	if err != nil {
+		cancel()
+		return nil, ctx, err
+	}
+	rt.OnClose(cancel)
+	return rt, ctx, nil
 }
 
 func loadManifest(c *cli.Context) (*manifest.Etcd, error) {

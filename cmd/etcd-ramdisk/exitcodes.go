@@ -23,6 +23,7 @@ const (
 	exitVerify      = 8  // a snapshot failed verification
 	exitSuspect     = 9  // backup: revision went backwards; snapshot kept aside as suspect
 	exitNeedsAction = 10 // status: something needs attention
+	exitNoRoom      = 11 // restore: the data dir's tmpfs (or memory) is too small
 )
 
 var exitTable = []struct {
@@ -40,6 +41,7 @@ var exitTable = []struct {
 	{exitVerify, "a snapshot failed verification"},
 	{exitSuspect, "backup: revision went backwards; snapshot kept aside as suspect"},
 	{exitNeedsAction, "status: something needs attention"},
+	{exitNoRoom, "restore: the tmpfs or memory is too small for the snapshot; nothing written"},
 }
 
 func exitCodeHelp() string {
@@ -75,6 +77,8 @@ func exitCode(err error) int {
 		return exitEtcdDown
 	case errors.Is(err, backup.ErrNoSnapshot):
 		return exitNoSnapshot
+	case errors.Is(err, backup.ErrNoRoom):
+		return exitNoRoom
 	case errors.Is(err, backup.ErrSuspect):
 		return exitSuspect
 	case errors.Is(err, backup.ErrVerify):
