@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 	}
 	out, _ := exec.Command("containerd", "--version").CombinedOutput()
 	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s", out)
-	os.Exit(m.Run())
+	code := m.Run()
+	printFaultSummary()
+	os.Exit(code)
 }
 
 // etcdImages are the two kinds of etcd image a cluster may run: official 3.6

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -74,6 +75,7 @@ func (r *Runtime) RunSidecar(ctx context.Context, opts SidecarOptions) (*Result,
 	if err != nil {
 		return nil, fmt.Errorf("start sidecar from %s: %w", opts.Image.Reference, err)
 	}
+	failpoint.Inject("sidecar-created")
 	return waitProcess(ctx, task, &stdout, &stderr)
 }
 
