@@ -89,6 +89,12 @@ func (c *Containerd) Start(ctx context.Context) error {
 	// nothing containerd mounts reaches the host.
 	script := `mount --make-rslave / && mount -t tmpfs -o mode=0755 tmpfs /run && exec containerd --config "$1"`
 	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", script, "sh", c.configPath())
+	if shims := c.shimPIDs(); len(shims) > 0 {
+		// A restart while containers run: join their mount namespace, where the
+		// shims' sockets under /run/containerd are, as a restarted containerd on
+		// a real node finds them.
+		cmd = exec.Command("nsenter", "--mount=/proc/"+strconv.Itoa(shims[0])+"/ns/mnt", "--", "containerd", "--config", c.configPath())
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -133,6 +139,22 @@ func (c *Containerd) answers(ctx context.Context) bool {
 // Client opens a client on the private containerd.
 func (c *Containerd) Client() (*containerd.Client, error) {
 	return containerd.New(c.Address, containerd.WithTimeout(10*time.Second))
+}
+
+// KillDaemon kills containerd alone, leaving shims and containers running, as a
+// crash of containerd does.
+func (c *Containerd) KillDaemon() error {
+	pid, err := c.pid()
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	for alive(pid) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
 }
 
 // PowerOff ends every process of this containerd at once, as a power cut would:

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+)
+
+// startBackupAndWait starts a backup and returns once etcdctl is writing the
+// snapshot (its .part file exists), with a channel for the run's end.
+func (n *node) startBackupAndWait(args ...string) (*exec.Cmd, chan result) {
+	n.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "etcd-ramdisk"), args...)
+	cmd.Env = append(os.Environ(), n.ToolEnv()...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	done := make(chan result, 1)
+	go func() {
+		err := cmd.Wait()
+		r := result{stdout: stdout.String(), stderr: stderr.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				r.signal = ws.Signal()
+			}
+		}
+		done <- r
+	}()
+	pattern := filepath.Join(n.DataDir(), ".etcd-ramdisk-staging", "*.part")
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			return cmd, done
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	n.t.Fatalf("the backup never started writing its snapshot")
+	return nil, nil
+}
+
+// Runtime faults end in clear errors and non-zero exits, and delete nothing.
+func TestFaultRuntime(t *testing.T) {
+	n := newNode(t, testbed.NodeOptions{})
+	n.kv("fill", "/registry/big/", "30000000")
+	n.mustTool("backup")
+	before := n.list()
+
+	t.Run("containerd socket missing", func(t *testing.T) {
+		r := n.toolEnv([]string{"ETCD_RAMDISK_CONTAINERD_ADDRESS=" + filepath.Join(n.Dir, "no.sock")}, "backup")
+		if r.code != 4 || !strings.Contains(r.stderr, "--containerd-address") {
+			t.Errorf("exit %d, want 4 with a hint naming --containerd-address", r.code)
+		}
+	})
+	t.Run("etcd container stopped during the snapshot", func(t *testing.T) {
+		n.kv("put", "/registry/x", "1")
+		_, done := n.startBackupAndWait("backup")
+		if err := n.StopEtcd(n.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r.code == 0 {
+			t.Errorf("backup survived etcd stopping mid-snapshot: %q", r.stdout)
+		}
+		n.startEtcd()
+	})
+	t.Run("containerd restarted during a backup", func(t *testing.T) {
+		n.kv("put", "/registry/y", "1")
+		_, done := n.startBackupAndWait("backup")
+		if err := n.Containerd.KillDaemon(); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Containerd.Start(n.ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		t.Logf("backup across a containerd restart: exit %d", r.code)
+		if r.code != 0 && !strings.Contains(r.stderr, "level=ERROR") {
+			t.Errorf("failed without a clear message: %s", r.stderr)
+		}
+		if r := n.tool("backup"); r.code != 0 {
+			t.Errorf("backup after the restart exited %d", r.code)
+		}
+	})
+	t.Run("recorded image deleted", func(t *testing.T) {
+		n.kv("put", "/registry/z", "1")
+		if err := n.RemoveImage(n.ctx, n.Options.Image); err != nil {
+			t.Fatal(err)
+		}
+		r := n.tool("backup")
+		if r.code == 0 || !strings.Contains(r.stderr, "image") {
+			t.Errorf("backup with its image deleted: exit %d, %s", r.code, tail(r.stderr, 400))
+		}
+		archives, _ := filepath.Glob(filepath.Join(imageDir, "*.tar"))
+		if err := n.ImportImages(n.ctx, archives); err != nil {
+			t.Fatal(err)
+		}
+		n.mustTool("backup")
+	})
+	after := snapshotIDs(n.list())
+	for id := range snapshotIDs(before) {
+		if !after[id] {
+			t.Errorf("snapshot %s deleted by a runtime fault", id)
+		}
+	}
+	recordFault("runtime faults", 4, 4, 0, 0, 0)
+}
