@@ -17,18 +17,25 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
 )
 
-// ErrConfig marks a problem with the manifest, a path or the node that the
+// ConfigError marks a problem with the manifest, a path or the node that the
 // operator has to fix; nothing was changed.
-var ErrConfig = errors.New("configuration")
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErrorf(format string, args ...any) error {
+	return &ConfigError{fmt.Errorf(format, args...)}
+}
 
 // ErrNotRoot means a real install or uninstall was attempted without root.
 var ErrNotRoot = errors.New("must run as root (or use --dry-run, or --root DIR)")
 
 // Where the assets go, relative to the root.
 const (
-	DropInDir   = "/etc/systemd/system/kubelet.service.d"
-	CronDir     = "/etc/cron.d"
-	FstabPath   = "/etc/fstab"
+	DropInDir = "/etc/systemd/system/kubelet.service.d"
+	CronDir   = "/etc/cron.d"
+	FstabPath = "/etc/fstab"
 	assetMode = 0o644
 )
 
@@ -47,6 +54,8 @@ type Options struct {
 	DryRun            bool // print what would be written and run; change nothing
 	Now               bool // install: switch etcd to the tmpfs now instead of at the next reboot
 	SkipBackup        bool // install: no first backup (image builders: no etcd runs yet)
+
+	live bool // tests: run commands through Deps although Root is set
 }
 
 // Deps are the side effects on the live node, injectable for tests.
@@ -89,15 +98,15 @@ type asset struct {
 var safePath = regexp.MustCompile(`^/[A-Za-z0-9._/+@:,=-]*$`)
 
 func newPlan(d Deps, o Options) (*plan, error) {
-	if o.Root == "" && !o.DryRun && d.Geteuid() != 0 {
+	if (o.Root == "" || o.live) && !o.DryRun && d.Geteuid() != 0 {
 		return nil, ErrNotRoot
 	}
 	m, err := manifest.Load(filepath.Join(o.Root, o.Manifest))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, &ConfigError{err}
 	}
 	if w := m.Member.HostWALDir; w != "" && !within(w, m.Member.HostDataDir) {
-		return nil, fmt.Errorf("%w: manifest %s: --wal-dir %s is outside the data dir %s; etcd-ramdisk keeps only the data dir on tmpfs", ErrConfig, o.Manifest, w, m.Member.HostDataDir)
+		return nil, configErrorf("manifest %s: --wal-dir %s is outside the data dir %s; etcd-ramdisk keeps only the data dir on tmpfs", o.Manifest, w, m.Member.HostDataDir)
 	}
 	data := templateData{Binary: o.Binary, Manifest: o.Manifest, BackupDir: o.BackupDir,
 		ContainerdAddress: o.ContainerdAddress, Namespace: o.Namespace, DataDir: m.Member.HostDataDir}
@@ -120,25 +129,25 @@ func checkPaths(d templateData) error {
 		{"--containerd-address", d.ContainerdAddress}, {"the manifest's data dir", d.DataDir},
 	} {
 		if !safePath.MatchString(f.v) {
-			return fmt.Errorf("%w: %s %q must be an absolute path of letters, digits and ._/+@:,=-", ErrConfig, f.name, f.v)
+			return configErrorf("%s %q must be an absolute path of letters, digits and ._/+@:,=-", f.name, f.v)
 		}
 	}
 	if !regexp.MustCompile(`^[A-Za-z0-9._-]+$`).MatchString(d.Namespace) {
-		return fmt.Errorf("%w: --namespace %q is not a containerd namespace", ErrConfig, d.Namespace)
+		return configErrorf("--namespace %q is not a containerd namespace", d.Namespace)
 	}
 	return nil
 }
 
 // preflight refuses on a live node what would leave backups silently off.
 func (p *plan) preflight() error {
-	if p.o.Root != "" {
+	if !p.live() {
 		return nil
 	}
-	if fi, err := os.Stat(p.o.Binary); err != nil || fi.Mode()&0o111 == 0 || fi.IsDir() {
-		return fmt.Errorf("%w: %s is not an executable (copy etcd-ramdisk there or pass --binary): the drop-in and cron table call it", ErrConfig, p.o.Binary)
+	if fi, err := os.Stat(p.host(p.o.Binary)); err != nil || fi.Mode()&0o111 == 0 || fi.IsDir() {
+		return configErrorf("%s is not an executable (copy etcd-ramdisk there or pass --binary): the drop-in and cron table call it", p.o.Binary)
 	}
-	if fi, err := os.Stat(CronDir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%w: %s does not exist: is cron installed? (apt-get install cron)", ErrConfig, CronDir)
+	if fi, err := os.Stat(p.host(CronDir)); err != nil || !fi.IsDir() {
+		return configErrorf("%s does not exist: is cron installed? (apt-get install cron)", CronDir)
 	}
 	return nil
 }
@@ -164,7 +173,7 @@ func within(p, dir string) bool {
 func (p *plan) host(path string) string { return filepath.Join(p.o.Root, path) }
 
 // live says whether commands act on this machine (not under --root).
-func (p *plan) live() bool { return p.o.Root == "" }
+func (p *plan) live() bool { return p.o.Root == "" || p.o.live }
 
 // run runs argv, or only records it in a dry run.
 func (p *plan) run(ctx context.Context, argv ...string) error {
@@ -204,8 +213,8 @@ func (p *plan) backup(ctx context.Context, reason string) error {
 // what is left to do.
 func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	d = d.withDefaults()
-	if o.Now && o.Root != "" {
-		return nil, fmt.Errorf("%w: --now switches this machine; it cannot be combined with --root", ErrConfig)
+	if o.Now && o.Root != "" && !o.live {
+		return nil, errors.New("--now switches this machine; it cannot be combined with --root")
 	}
 	p, err := newPlan(d, o)
 	if err != nil {
@@ -226,7 +235,7 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err != nil {
 		return p.res, err
 	}
-		switch {
+	switch {
 	case mounted:
 		p.res.add(Step{Kind: StepNote, Text: p.data.DataDir + " is already a tmpfs: etcd runs from RAM"})
 	case o.Now:

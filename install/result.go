@@ -76,9 +76,9 @@ func (r *Result) Report(w io.Writer) {
 		case StepRun:
 			fmt.Fprintf(w, "%s: %s\n", r.verb("ran", "would run"), join(s.Argv))
 		case StepDo:
-			fmt.Fprintf(w, "%s: %s\n", r.verb("done", "would"), s.Text)
+			fmt.Fprintf(w, "%s %s\n", r.verb("done:", "would"), s.Text)
 		case StepBackup:
-			fmt.Fprintf(w, "%s: %s\n", r.verb("backup", "would"), s.Text)
+			fmt.Fprintf(w, "%s %s\n", r.verb("backup:", "would"), s.Text)
 		default:
 			fmt.Fprintln(w, s.Text)
 		}

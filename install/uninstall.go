@@ -29,7 +29,7 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}
 	newFstab, ours, foreign := fstabRemove(fstab, p.data.DataDir)
 	if foreign != "" && isTmpfs(foreign) {
-		return nil, fmt.Errorf("%w: %s mounts %s as a tmpfs with a line etcd-ramdisk did not add (%q); remove it first, or etcd would start empty after the next reboot without restore", ErrConfig, FstabPath, p.data.DataDir, foreign)
+		return nil, configErrorf("%s mounts %s as a tmpfs with a line etcd-ramdisk did not add (%q); remove it first, or etcd would start empty after the next reboot without restore", FstabPath, p.data.DataDir, foreign)
 	}
 	mounted := false
 	if p.live() {
@@ -96,7 +96,7 @@ func (p *plan) switchToDisk(ctx context.Context) error {
 }
 
 func (p *plan) moveStale() error {
-	member := filepath.Join(p.data.DataDir, "member")
+	member := p.host(filepath.Join(p.data.DataDir, "member"))
 	aside := member + ".before-etcd-ramdisk-" + time.Now().UTC().Format("20060102T150405Z")
 	p.res.add(Step{Kind: StepDo, Text: fmt.Sprintf("move the data from before install aside: %s -> %s (if present)", member, aside), Done: !p.o.DryRun})
 	if p.o.DryRun {

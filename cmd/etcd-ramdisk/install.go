@@ -46,6 +46,9 @@ func runInstall(c *cli.Context, do func(context.Context, install.Deps, install.O
 	if c.NArg() > 0 {
 		return usageError{errors.New("no arguments expected")}
 	}
+	if c.Bool("now") && c.String("root") != "" {
+		return usageError{errors.New("--now switches this machine; it cannot be combined with --root")}
+	}
 	res, err := do(c.Context, installDeps(c), install.Options{
 		Root: c.String("root"), Binary: c.String("binary"), Manifest: c.String("manifest"),
 		BackupDir: c.String("backup-dir"), ContainerdAddress: c.String("containerd-address"),
@@ -55,7 +58,8 @@ func runInstall(c *cli.Context, do func(context.Context, install.Deps, install.O
 	if res != nil {
 		res.Report(c.App.Writer)
 	}
-	if errors.Is(err, install.ErrConfig) {
+	var ce *install.ConfigError
+	if errors.As(err, &ce) {
 		return configError{err}
 	}
 	return err

@@ -1,0 +1,112 @@
+package cron_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	robfig "github.com/robfig/cron/v3"
+)
+
+const binary = "/opt/erd/bin/etcd-ramdisk"
+
+func render(t *testing.T) string {
+	t.Helper()
+	tm := template.Must(template.New(cron.FileName).Option("missingkey=error").Parse(cron.Table))
+	var b bytes.Buffer
+	err := tm.Execute(&b, map[string]string{"Binary": binary, "Manifest": "/etc/kubernetes/manifests/etcd.yaml", "BackupDir": "/var/lib/etcd-ramdisk",
+		"ContainerdAddress": "/run/containerd/containerd.sock", "Namespace": "k8s.io", "DataDir": "/var/lib/etcd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+type job struct {
+	schedule robfig.Schedule
+	user     string
+	command  string
+}
+
+// jobs parses every entry of a /etc/cron.d table: five time fields, the user,
+// the command. Comments, blank lines and VAR=value lines are not entries.
+func jobs(t *testing.T, table string) []job {
+	t.Helper()
+	var out []job
+	for _, l := range strings.Split(table, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") || strings.Contains(f[0], "=") {
+			continue
+		}
+		if len(f) < 7 {
+			t.Fatalf("entry %q: want 5 time fields, a user and a command", l)
+		}
+		s, err := robfig.ParseStandard(strings.Join(f[:5], " "))
+		if err != nil {
+			t.Fatalf("entry %q: %v", l, err)
+		}
+		out = append(out, job{schedule: s, user: f[5], command: strings.Join(f[6:], " ")})
+	}
+	return out
+}
+
+func runs(s robfig.Schedule, from time.Time, n int) []time.Time {
+	var out []time.Time
+	for t := from; len(out) < n; {
+		t = s.Next(t)
+		out = append(out, t)
+	}
+	return out
+}
+
+func TestTable(t *testing.T) {
+	table := render(t)
+	if !strings.HasSuffix(table, "\n") {
+		t.Error("cron ignores a last line without a newline")
+	}
+	for _, want := range []string{"\nSHELL=/bin/sh\n", "\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", strings.TrimSpace(want))
+		}
+	}
+	js := jobs(t, table)
+	if len(js) != 2 {
+		t.Fatalf("%d entries, want a backup and a defrag:\n%s", len(js), table)
+	}
+	from := time.Date(2026, 11, 25, 14, 59, 30, 0, time.UTC)
+	var backup, defrag *job
+	for i := range js {
+		j := &js[i]
+		if j.user != "root" {
+			t.Errorf("entry runs as %q, want root", j.user)
+		}
+		if !strings.HasPrefix(j.command, "systemd-cat -t etcd-ramdisk "+binary+" --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk ") {
+			t.Errorf("command %q: want the binary with its flags under systemd-cat", j.command)
+		}
+		switch {
+		case strings.HasSuffix(j.command, " backup --reason cron"):
+			backup = j
+		case strings.HasSuffix(j.command, " defrag"):
+			defrag = j
+		}
+	}
+	if backup == nil || defrag == nil {
+		t.Fatalf("backup %v, defrag %v: want both", backup, defrag)
+	}
+	got := runs(backup.schedule, from, 5)
+	for i, min := range []int{0, 15, 30, 45, 0} {
+		if got[i].Minute() != min || got[i].Second() != 0 || got[i].Sub(from) > time.Duration(i+1)*15*time.Minute {
+			t.Errorf("backup run %d at %s, want minute %d", i, got[i].Format(time.TimeOnly), min)
+		}
+	}
+	d := runs(defrag.schedule, from, 3)
+	if d[1].Sub(d[0]) != 24*time.Hour || d[2].Sub(d[1]) != 24*time.Hour {
+		t.Errorf("defrag runs %v, want once a day", d)
+	}
+	if d[0].Minute()%15 == 0 {
+		t.Errorf("defrag at %s shares a minute with a backup: one would wait for the other's lock", d[0].Format(time.TimeOnly))
+	}
+}

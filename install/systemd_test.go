@@ -1,0 +1,66 @@
+package install
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
+)
+
+// verifyDropIn runs systemd-analyze verify on a minimal kubelet.service
+// extended by dropIn; it returns what systemd-analyze said and whether it
+// accepted the unit (exit 0 and no warnings).
+func verifyDropIn(t *testing.T, dropIn []byte) (string, bool) {
+	t.Helper()
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Fatalf("systemd-analyze not found (%v): install systemd (apt-get install systemd) to check the kubelet drop-in", err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "kubelet.service", []byte("[Unit]\nDescription=kubelet stand-in\n\n[Service]\nExecStart=/bin/true\n"), 0o644)
+	writeFile(t, dir, "kubelet.service.d/"+systemd.DropInName, dropIn, 0o644)
+	cmd := exec.Command(sa, "verify", "--man=no", filepath.Join(dir, "kubelet.service"))
+	// The trailing colon keeps the system's unit path, where containerd.service may live.
+	cmd.Env = append(os.Environ(), "SYSTEMD_UNIT_PATH="+dir+":")
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil && strings.TrimSpace(string(out)) == ""
+}
+
+func renderDropIn(t *testing.T, binary string) []byte {
+	t.Helper()
+	a, err := render("drop-in", systemd.KubeletDropIn, templateData{Binary: binary, Manifest: "/etc/kubernetes/manifests/etcd.yaml",
+		BackupDir: "/var/lib/etcd-ramdisk", ContainerdAddress: "/run/containerd/containerd.sock", Namespace: "k8s.io", DataDir: "/var/lib/etcd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.content
+}
+
+func TestDropInSystemdAnalyzeVerify(t *testing.T) {
+	self, err := os.Executable() // systemd checks that ExecStartPre and ExecStop exist
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, ok := verifyDropIn(t, renderDropIn(t, self)); !ok {
+		t.Errorf("systemd-analyze verify rejects the drop-in:\n%s", out)
+	}
+}
+
+// The check above must be able to fail: a typo and a missing binary are caught.
+func TestDropInSystemdAnalyzeCatchesMistakes(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, dropIn := range map[string][]byte{
+		"unknown key":    append(renderDropIn(t, self), "TimeoutStopSecs=1\n"...),
+		"missing binary": renderDropIn(t, "/nonexistent/etcd-ramdisk"),
+	} {
+		if out, ok := verifyDropIn(t, dropIn); ok {
+			t.Errorf("%s: systemd-analyze accepted it (%q)", name, out)
+		}
+	}
+}

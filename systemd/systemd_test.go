@@ -1,0 +1,63 @@
+package systemd_test
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"text/template"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
+)
+
+func render(t *testing.T) string {
+	t.Helper()
+	tm := template.Must(template.New(systemd.DropInName).Option("missingkey=error").Parse(systemd.KubeletDropIn))
+	var b bytes.Buffer
+	err := tm.Execute(&b, map[string]string{"Binary": "/usr/local/bin/etcd-ramdisk", "Manifest": "/etc/kubernetes/manifests/etcd.yaml", "BackupDir": "/var/lib/etcd-ramdisk",
+		"ContainerdAddress": "/run/containerd/containerd.sock", "Namespace": "k8s.io", "DataDir": "/var/lib/etcd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// Every directive says why, and the ones that keep etcd safe are there.
+// (install's tests run systemd-analyze verify on the rendered drop-in.)
+func TestDropIn(t *testing.T) {
+	lines := strings.Split(render(t), "\n")
+	directives := map[string]string{}
+	for i, l := range lines {
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			t.Fatalf("line %d %q is not a directive", i+1, l)
+		}
+		if i == 0 || !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], "=") {
+			t.Errorf("%s has no comment saying why", k)
+		}
+		if _, dup := directives[k]; dup {
+			t.Errorf("%s twice", k)
+		}
+		directives[k] = v
+	}
+	const erd = "/usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io "
+	for k, want := range map[string]string{
+		"After":             "containerd.service",
+		"Requires":          "containerd.service",
+		"RequiresMountsFor": "/var/lib/etcd /var/lib/etcd-ramdisk",
+		"ExecStartPre":      erd + "restore", // no "-": a failed restore must keep kubelet from starting an empty etcd
+		"ExecStop":          erd + "backup --reason shutdown",
+		"TimeoutStartSec":   "15min",
+		"TimeoutStopSec":    "15min",
+	} {
+		if directives[k] != want {
+			t.Errorf("%s=%q, want %q", k, directives[k], want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^# .*"ExecStartPre=-…"`).MatchString(render(t)) {
+		t.Error("the comment explaining why ExecStartPre has no \"-\" prefix is gone")
+	}
+}
