@@ -14,13 +14,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
 )
 
-// Install assets, relative to Options.Root.
+// Install assets, relative to Options.Root, where `etcd-ramdisk install`
+// puts them.
 const (
-	DropInPath = "etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf"
-	CronPath   = "etc/cron.d/etcd-ramdisk"
+	DropInPath = "etc/systemd/system/kubelet.service.d/" + systemd.DropInName
+	CronPath   = "etc/cron.d/" + cron.FileName
 	FstabPath  = "etc/fstab"
 )
 

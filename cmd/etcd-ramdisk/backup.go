@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -17,12 +19,16 @@ func backupCommand() *cli.Command {
 			&cli.StringFlag{Name: "reason", Value: store.ReasonManual, Usage: "why: cron, shutdown, manual or install (recorded in the metadata)"},
 			&cli.StringFlag{Name: "method", Value: backup.MethodAuto, Usage: "exec in the etcd container, a sidecar from the same image digest, or auto"},
 			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
+			metricsFlag(),
 		}, policyFlags()...),
 		Action: runBackup,
 	}
 }
 
-func runBackup(c *cli.Context) error {
+func runBackup(c *cli.Context) (err error) {
+	start := time.Now()
+	var res *backup.Result
+	defer func() { writeMetrics(c, metrics.BackupRun(start, exitCode(err), res)) }()
 	switch c.String("method") {
 	case backup.MethodAuto, backup.MethodExec, backup.MethodSidecar:
 	default:
@@ -40,7 +46,7 @@ func runBackup(c *cli.Context) error {
 		return err
 	}
 	defer rt.Close()
-	res, err := backup.Backup(ctx, rt, st, backup.Options{
+	res, err = backup.Backup(ctx, rt, st, backup.Options{
 		Manifest: c.String("manifest"), Reason: c.String("reason"), Method: c.String("method"),
 		AcceptReset: c.Bool("accept-reset"), LockTimeout: c.Duration("lock-timeout"),
 		Policy: policy(c), Logger: logger(c.Bool("debug")),
@@ -70,4 +76,20 @@ func policyFlags() []cli.Flag {
 
 func policy(c *cli.Context) store.Policy {
 	return store.Policy{Last: c.Int("keep-last"), Hourly: c.Int("keep-hourly"), Daily: c.Int("keep-daily"), Weekly: c.Int("keep-weekly"), Monthly: c.Int("keep-monthly")}
+}
+
+func metricsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "metrics-file", EnvVars: []string{"ETCD_RAMDISK_METRICS_FILE"}, Usage: "record this run for node_exporter's textfile collector in `PATH` (*.prom; may be shared by backup, restore and defrag)"}
+}
+
+// writeMetrics records a run in --metrics-file. Metrics never change a job's
+// outcome: a failure to write them only warns.
+func writeMetrics(c *cli.Context, run metrics.Run) {
+	path := c.String("metrics-file")
+	if path == "" {
+		return
+	}
+	if err := metrics.Write(path, run); err != nil {
+		logger(c.Bool("debug")).Warn("metrics not written", "file", path, "err", err)
+	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/urfave/cli/v2"
 )
 
@@ -12,7 +14,10 @@ func defragCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "defrag",
 		Usage: "defragment etcd's database with etcdctl inside the etcd image (daily cron)",
-		Action: func(c *cli.Context) error {
+		Flags: []cli.Flag{metricsFlag()},
+		Action: func(c *cli.Context) (err error) {
+			start := time.Now()
+			defer func() { writeMetrics(c, metrics.DefragRun(start, exitCode(err))) }()
 			st, err := openStore(c)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,12 +19,16 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "exit 0 when there is no snapshot at all (a brand-new cluster)"},
 			&cli.BoolFlag{Name: "bump-revision", Value: true, Usage: "restore with --bump-revision 1000000000 --mark-compacted, as etcd advises for Kubernetes"},
+			metricsFlag(),
 		},
 		Action: runRestore,
 	}
 }
 
-func runRestore(c *cli.Context) error {
+func runRestore(c *cli.Context) (err error) {
+	start := time.Now()
+	var res *backup.RestoreResult
+	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()
 	st, err := openStore(c)
 	if err != nil {
 		return err
@@ -36,7 +41,7 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	defer rt.Close()
-	res, err := backup.Restore(ctx, rt, st, backup.RestoreOptions{
+	res, err = backup.Restore(ctx, rt, st, backup.RestoreOptions{
 		Manifest: c.String("manifest"), DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
 		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
 		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/containerd/errdefs"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/opencontainers/go-digest"
@@ -59,15 +58,20 @@ func runStatus(c *cli.Context) error {
 	return nil
 }
 
-// runtimeImages answers status's image question from containerd.
+// runtimeImages answers status's image question from containerd. It lists
+// rather than calling erdrt's ImageByDigest, which may re-create the image's
+// name: status changes nothing.
 type runtimeImages struct{ rt *erdrt.Runtime }
 
-func (r runtimeImages) HasImage(ctx context.Context, ref, dgst string) (bool, error) {
-	_, err := r.rt.ImageByDigest(ctx, ref, digest.Digest(dgst))
-	if errdefs.IsNotFound(err) {
-		return false, nil
+func (r runtimeImages) HasImage(ctx context.Context, _, dgst string) (bool, error) {
+	if _, err := digest.Parse(dgst); err != nil {
+		return false, err
 	}
-	return err == nil, err
+	all, err := r.rt.Client.ImageService().List(ctx, "target.digest=="+dgst)
+	if err != nil {
+		return false, fmt.Errorf("list images: %w", err)
+	}
+	return len(all) > 0, nil
 }
 
 // unreachable reports why containerd could not be asked.
