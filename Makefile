@@ -25,6 +25,7 @@ deps:
 
 testbed-bins:
 	testbed/build-etcd.sh $(BIN)
+	testbed/build-nerdctl.sh $(BIN)
 	$(GO) build -trimpath -o $(BIN)/pause ./testbed/pause
 
 images: testbed-bins build
@@ -39,10 +40,26 @@ unit:
 e2e: deps images build
 	$(GO) test -count=1 -timeout 80m -v ./e2e/
 
-test: vet unit e2e
+test: vet unit e2e bench-smoke
 
 demo: deps images build
 	testbed/demo.sh
+
+# Benchmarks (bench/README.md): figures on stdout and in $(OUT)/bench; they never
+# assert timings. bench-smoke is seconds-long with tiny sizes and keeps bench working.
+.PHONY: bench bench-smoke
+ERD_BENCH_BED ?= /var/tmp/erd-bench
+BENCH_FLAGS ?=
+
+bench: deps images build
+	command -v strace >/dev/null || apt-get install -y strace
+	$(GO) build -trimpath -o $(BIN)/erd-bench ./bench/cmd/erd-bench
+	$(BIN)/erd-bench --out $(OUT)/bench --bed-base $(ERD_BENCH_BED) $(BENCH_FLAGS)
+
+bench-smoke: deps images build
+	command -v strace >/dev/null || apt-get install -y strace
+	$(GO) build -trimpath -o $(BIN)/erd-bench ./bench/cmd/erd-bench
+	$(BIN)/erd-bench --smoke --out $(OUT)/bench --bed-base $(ERD_BENCH_BED) $(BENCH_FLAGS)
 
 bed-up: deps images build
 	$(BIN)/testbed up --images $(IMG)

@@ -166,8 +166,8 @@ func (b *bed) mountTmpfs(sub string, size int64) (string, error) {
 	return dir, nil
 }
 
-// Run is one finished command with what the kernel says it cost.
-type Run struct {
+// CmdRun is one finished command with what the kernel says it cost.
+type CmdRun struct {
 	Args      []string      `json:"args"`
 	Stdout    string        `json:"stdout,omitempty"`
 	Stderr    string        `json:"-"`
@@ -178,14 +178,14 @@ type Run struct {
 }
 
 // run executes a command and reads its rusage; a non-zero exit is an error.
-func run(ctx context.Context, env []string, args ...string) (*Run, error) {
+func run(ctx context.Context, env []string, args ...string) (*CmdRun, error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	r := &Run{Args: args, Stdout: strings.TrimSpace(stdout.String()), Stderr: stderr.String(), Wall: time.Since(start)}
+	r := &CmdRun{Args: args, Stdout: strings.TrimSpace(stdout.String()), Stderr: stderr.String(), Wall: time.Since(start)}
 	if cmd.ProcessState != nil {
 		r.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -208,7 +208,7 @@ func tail(s string, n int) string {
 }
 
 // erd runs etcd-ramdisk against the bed, optionally under strace writing to traceOut.
-func (b *bed) erd(ctx context.Context, traceOut string, args ...string) (*Run, error) {
+func (b *bed) erd(ctx context.Context, traceOut string, args ...string) (*CmdRun, error) {
 	argv := append([]string{b.env.tool()}, args...)
 	if traceOut != "" {
 		argv = append(append(append([]string{"strace", "--seccomp-bpf"}, straceArgs(traceOut)...), "--"), argv...)

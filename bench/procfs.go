@@ -179,3 +179,28 @@ func (t mountTable) fsType(path string) string {
 
 // volatileFS are filesystems whose data never reaches a disk.
 var volatileFS = map[string]bool{"tmpfs": true, "ramfs": true, "devtmpfs": true, "proc": true, "sysfs": true, "cgroup": true, "cgroup2": true, "devpts": true, "mqueue": true}
+
+// ParseBytes parses "1048576", "10MiB", "200MB", "1GiB", "1.5G" (powers of 1024).
+func ParseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("bad byte count %q", s)
+	}
+	return int64(f * float64(mult)), nil
+}

@@ -86,7 +86,7 @@ type SyncCall struct {
 
 // Trace is a parsed strace output file.
 type Trace struct {
-	Calls []SyncCall
+	Calls  []SyncCall
 	Execs  map[int]string // pid → program it executed
 	Parent map[int]int    // pid → the pid that created it (process or thread)
 }

@@ -1,0 +1,130 @@
+// Command erd-bench runs etcd-ramdisk's benchmarks on the test bed and prints one
+// Markdown table per section; `make bench` and `make bench-smoke` run it. See
+// bench/README.md for what each figure means.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/bench"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+type flags struct {
+	smoke                               bool
+	out, bin, images, bedBase, sections string
+	duration, every, prodEvery          time.Duration
+	rate                                float64
+	realistic, sizes                    string
+	runs                                int
+	parallel                            bool
+}
+
+func parse() (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("erd-bench", flag.ContinueOnError)
+	fs.BoolVar(&f.smoke, "smoke", false, "seconds-long run with tiny sizes (defaults below become: 10s load, backup every 5s, 2 MiB DB, sizes 1MiB, 2 runs)")
+	fs.StringVar(&f.out, "out", "_output/bench", "directory for results.md, results.json and disk-writes.svg")
+	fs.StringVar(&f.bin, "bin", os.Getenv("ERD_BIN"), "built binaries (etcd-ramdisk, etcd-3.6.16/…); default $ERD_BIN")
+	fs.StringVar(&f.images, "images", os.Getenv("ERD_IMAGES"), "image archives; default $ERD_IMAGES")
+	fs.StringVar(&f.bedBase, "bed-base", "/var/tmp/erd-bench", "beds go to BED-BASE-<name> (on the persistent disk)")
+	fs.StringVar(&f.sections, "sections", "silence,overhead", "comma-separated: silence (section 1 + chart), overhead (sections 2-4)")
+	fs.DurationVar(&f.duration, "duration", 20*time.Minute, "disk silence: load per setup")
+	fs.DurationVar(&f.every, "backup-every", 5*time.Minute, "disk silence: backup interval during the window")
+	fs.DurationVar(&f.prodEvery, "prod-backup-every", 15*time.Minute, "disk silence: backup interval the per-hour figures assume (the cron default)")
+	fs.Float64Var(&f.rate, "rate", 10, "disk silence: writes per second")
+	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
+	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 3× longer)")
+	fs.StringVar(&f.sizes, "sizes", "10MiB,200MiB,1GiB", "overhead: database sizes")
+	fs.IntVar(&f.runs, "runs", 5, "overhead: runs per operation and size")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return nil, err
+	}
+	if f.smoke {
+		set := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		def := func(name string, apply func()) {
+			if !set[name] {
+				apply()
+			}
+		}
+		def("duration", func() { f.duration = 10 * time.Second })
+		def("backup-every", func() { f.every = 5 * time.Second })
+		def("realistic-db", func() { f.realistic = "2MiB" })
+		def("sizes", func() { f.sizes = "1MiB" })
+		def("runs", func() { f.runs = 2 })
+	}
+	if f.bin == "" || f.images == "" {
+		return nil, fmt.Errorf("--bin and --images (or ERD_BIN and ERD_IMAGES) are required: run through `make bench`")
+	}
+	return f, nil
+}
+
+func run() int {
+	f, err := parse()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "erd-bench:", err)
+		return 2
+	}
+	o, err := options(f)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "erd-bench:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	env := &bench.Env{BinDir: f.bin, ImageDir: f.images, BedBase: f.bedBase, ShmDir: fmt.Sprintf("/dev/shm/erd-bench-%d", os.Getpid()), Log: log}
+	if err := env.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, "erd-bench: cannot run:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	md, err := bench.Run(ctx, env, o)
+	fmt.Print(md)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "erd-bench:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "erd-bench: results in %s\n", o.OutDir)
+	return 0
+}
+
+func options(f *flags) (bench.Options, error) {
+	o := bench.Options{Mode: map[bool]string{true: "smoke", false: "full"}[f.smoke], OutDir: f.out, Sections: map[string]bool{}}
+	for _, s := range strings.Split(f.sections, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "silence", "overhead":
+			o.Sections[s] = true
+		default:
+			return o, fmt.Errorf("--sections: unknown section %q", s)
+		}
+	}
+	realistic, err := bench.ParseBytes(f.realistic)
+	if err != nil {
+		return o, err
+	}
+	if f.duration <= 0 || f.every <= 0 || f.prodEvery <= 0 || f.rate <= 0 || f.runs < 1 {
+		return o, fmt.Errorf("--duration, --backup-every, --prod-backup-every, --rate and --runs must be positive")
+	}
+	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel}
+	o.Overhead = bench.OverheadConfig{Runs: f.runs}
+	for _, s := range strings.Split(f.sizes, ",") {
+		n, err := bench.ParseBytes(s)
+		if err != nil {
+			return o, err
+		}
+		o.Overhead.Sizes = append(o.Overhead.Sizes, n)
+	}
+	return o, nil
+}

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Results is everything one bench run measured; results.json is this struct.
+type Results struct {
+	Mode      string           `json:"mode"`
+	Started   time.Time        `json:"started"`
+	Took      time.Duration    `json:"tookNs"`
+	Host      HostInfo         `json:"host"`
+	Silence   SilenceConfig    `json:"silenceConfig"`
+	Overhead  OverheadConfig   `json:"overheadConfig"`
+	Check     *CounterCheck    `json:"counterCheck,omitempty"`
+	Setups    []*SilenceResult `json:"silence,omitempty"`
+	Sizes     []*SizeResult    `json:"overhead,omitempty"`
+	ChartFile string           `json:"chart,omitempty"`
+}
+
+// HostInfo says what the figures were taken on.
+type HostInfo struct {
+	CPUs    int    `json:"cpus"`
+	Kernel  string `json:"kernel"`
+	LoadAvg string `json:"loadavg"` // at the start: the machine may be shared
+}
+
+// WriteMarkdown prints one table per section.
+func (r *Results) WriteMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "# etcd-ramdisk benchmarks (%s mode)\n\n", r.Mode)
+	fmt.Fprintf(w, "Started %s, took %s; %d CPUs, kernel %s, load average at start %s. Figures only: nothing here is asserted.\n\n",
+		r.Started.UTC().Format(time.RFC3339), r.Took.Round(time.Second), r.Host.CPUs, r.Host.Kernel, r.Host.LoadAvg)
+	if len(r.Setups) > 0 {
+		r.writeSilence(w)
+	}
+	if len(r.Sizes) > 0 {
+		r.writeOverhead(w)
+	}
+}
+
+func (r *Results) writeSilence(w io.Writer) {
+	c := r.Silence
+	fmt.Fprintf(w, "## 1. Disk silence\n\n")
+	fmt.Fprintf(w, "Load: `etcdkv load --rate %g` (node lease every 10 s, two leader-election leases every 2 s, events and pod status updates: %g writes/s in all) for %s per setup%s. "+
+		"Backups every %s during the window (time-compressed); per hour assumes etcd's measured rate and one backup every %s (%g/h) at the measured cost per backup.\n\n",
+		c.Rate, c.Rate, c.Duration, map[bool]string{true: ", setups run at the same time", false: ", one setup after another"}[c.Parallel], c.BackupEvery, c.ProdBackupEvery, time.Hour.Seconds()/c.ProdBackupEvery.Seconds())
+	fmt.Fprintln(w, "| setup | DB | window | writes | backups | etcd → disk | etcd fsyncs disk / tmpfs | per backup → disk | per backup fsyncs disk / tmpfs | **disk bytes / h** | **disk fsyncs / h** |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range r.Setups {
+		var bsync SyncCount
+		for _, b := range s.BackupRuns {
+			bsync.Add(b.Sync)
+		}
+		bsync.Add(s.ShimSync)
+		perBackup, perBackupSync := "–", "–"
+		if n := len(s.BackupRuns); n > 0 {
+			perBackup = human(int64(s.PerHour.BackupBytes))
+			perBackupSync = fmt.Sprintf("%.3g / %.3g", float64(bsync.Persistent)/float64(n), float64(bsync.Volatile)/float64(n))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %d | %s | %d / %d | %s | %s | **%s** | **%s** |\n",
+			s.Label, human(s.DBSize), s.Window.Round(100*time.Millisecond), s.Writes, len(s.BackupRuns),
+			human(s.EtcdIO.WriteBytes), s.EtcdSync.Persistent, s.EtcdSync.Volatile, perBackup, perBackupSync,
+			human(int64(s.PerHour.Bytes)), count(s.PerHour.Fsyncs))
+	}
+	if base := r.Setups[0]; !base.Tmpfs {
+		for _, s := range r.Setups[1:] {
+			fmt.Fprintf(w, "| *%s ÷ %s* | | | | | | | | | *%s* | *%s* |\n", short(base.Label), short(s.Label),
+				ratio(base.PerHour.Bytes, s.PerHour.Bytes), ratio(base.PerHour.Fsyncs, s.PerHour.Fsyncs))
+		}
+	}
+	fmt.Fprintf(w, "\nCross-checks (same windows). etcd's wchar is what it passed to write(2); write_bytes what reached the block layer. "+
+		"The device counters cover the whole machine (other work included%s).\n\n", map[bool]string{true: ", and all setups at once", false: ""}[c.Parallel])
+	fmt.Fprintln(w, "| setup | etcd wchar | etcd write_bytes | etcd WAL fsyncs (metric) | etcd backend commits (metric) | etcd sync calls (strace) | exec'd tools → disk (shim) | containerd → disk (not in totals) | device written | device flushes |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range r.Setups {
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %d | %s | %s | %s | %d |\n", short(s.Label), human(s.EtcdIO.WChar), human(s.EtcdIO.WriteBytes),
+			s.EtcdWALFsyncs, s.EtcdCommits, s.EtcdSync.Total(), human(s.ShimIO.WriteBytes), human(s.ContainerdIO.WriteBytes),
+			human(s.Disk.SectorsWritten*512), s.Disk.Flushes)
+	}
+	if ch := r.Check; ch != nil {
+		fmt.Fprintf(w, "\nCounter check: `dd` of %s with `conv=fsync` into tmpfs (%s) was charged %s of write_bytes; into %s (%s) %s.\n",
+			human(ch.Bytes), ch.TmpfsDir, human(ch.TmpfsWrite), ch.DiskFS, ch.DiskDir, human(ch.DiskWrite))
+	}
+	if r.ChartFile != "" {
+		fmt.Fprintf(w, "\nChart: cumulative bytes sent to persistent storage over the window: `%s`.\n", r.ChartFile)
+	}
+	fmt.Fprintln(w)
+}
+
+func (r *Results) writeOverhead(w io.Writer) {
+	fmt.Fprintf(w, "## 2. Overhead: etcd-ramdisk against etcd's bare tools\n\n")
+	fmt.Fprintf(w, "Medians of %d runs. Backup: `etcd-ramdisk backup` (exec in the etcd container, verify, zstd, durable store) against host `etcdctl snapshot save` with TLS into a file on the persistent disk. "+
+		"Restore: `etcd-ramdisk restore --data-dir` (verify, decompress, restore in a sidecar, fsync, rename) against host `etcdutl snapshot restore` of the raw snapshot, each into a fresh tmpfs dir.\n\n", r.Overhead.Runs)
+	fmt.Fprintln(w, "| DB (fill / etcd dbSize) | raw snapshot | stored .zst | backup | etcdctl snapshot save | ratio | restore | etcdutl snapshot restore | ratio |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range r.Sizes {
+		fmt.Fprintf(w, "| %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", human(s.Target), human(s.DBSize), human(s.RawSnapshot), human(s.Stored),
+			dur(s.Backup.Median()), dur(s.BareSave.Median()), ratio(s.Backup.Median().Seconds(), s.BareSave.Median().Seconds()),
+			dur(s.Restore.Median()), dur(s.BareRestore.Median()), ratio(s.Restore.Median().Seconds(), s.BareRestore.Median().Seconds()))
+	}
+	fmt.Fprintf(w, "\n## 3. Memory: peak RSS (wait4 ru_maxrss)\n\n")
+	fmt.Fprintln(w, "| DB | etcd-ramdisk backup | etcd-ramdisk restore | etcdctl snapshot save | etcdutl snapshot restore |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	for _, s := range r.Sizes {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", human(s.DBSize), human(s.Backup.PeakRSS()), human(s.Restore.PeakRSS()), human(s.BareSave.PeakRSS()), human(s.BareRestore.PeakRSS()))
+	}
+	fmt.Fprintf(w, "\n## 4. Compression of the raw snapshots\n\n")
+	fmt.Fprintln(w, "In memory, single process; throughput in raw MiB/s. etcdkv fill values are half random bytes, half a repeated pattern.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| raw snapshot | codec | compressed | ratio | compress | decompress |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|")
+	for _, s := range r.Sizes {
+		for _, c := range s.Compression {
+			fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.0f MiB/s | %.0f MiB/s |\n", human(c.Raw), c.Codec, human(c.Compressed), c.Ratio, c.CompressMBps, c.DecompressMBps)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func count(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+func short(label string) string {
+	if i := strings.Index(label, " "); strings.HasPrefix(label, "(") && i > 0 {
+		rest := label[i+1:]
+		if j := strings.Index(rest, ","); j > 0 {
+			return label[:i] + rest[j:]
+		}
+		return label[:i]
+	}
+	return label
+}
+
+func ratio(a, b float64) string {
+	switch {
+	case b == 0 && a == 0:
+		return "–"
+	case b == 0:
+		return "∞ (0 on the right)"
+	}
+	return fmt.Sprintf("%.3g×", a/b)
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}

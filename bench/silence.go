@@ -1,0 +1,400 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+)
+
+// SilenceConfig is the disk-silence experiment: the same Kubernetes-like write
+// load against etcd on disk and etcd on tmpfs with etcd-ramdisk backing it up.
+type SilenceConfig struct {
+	Duration        time.Duration // load per setup
+	BackupEvery     time.Duration // backup interval during the (time-compressed) run
+	ProdBackupEvery time.Duration // the production interval the per-hour figures assume
+	Rate            float64       // load writes per second
+	RealisticDB     int64         // the DB size of the third setup
+	Parallel        bool          // run the setups at the same time (same background)
+}
+
+// Setup is one arm of the experiment.
+type Setup struct {
+	Name    string `json:"name"`
+	Label   string `json:"label"`
+	Tmpfs   bool   `json:"tmpfs"`
+	Backups bool   `json:"backups"`
+	Fill    int64  `json:"fillBytes"`
+}
+
+// Setups are (a) disk, (b) tmpfs + etcd-ramdisk, (b') the same at a realistic DB size.
+func (c SilenceConfig) Setups() []Setup {
+	return []Setup{
+		{Name: "disk", Label: "(a) etcd on disk", Tmpfs: false},
+		{Name: "tmpfs", Label: "(b) etcd on tmpfs + etcd-ramdisk", Tmpfs: true, Backups: true},
+		{Name: "tmpfs-db", Label: fmt.Sprintf("(b) tmpfs + etcd-ramdisk, %s DB", human(c.RealisticDB)), Tmpfs: true, Backups: true, Fill: c.RealisticDB},
+	}
+}
+
+// BackupRun is one scheduled backup inside the window.
+type BackupRun struct {
+	At        time.Duration `json:"atNs"`
+	Wall      time.Duration `json:"wallNs"`
+	DiskWrite int64         `json:"diskWriteBytes"` // etcd-ramdisk (and strace, writing to tmpfs) via wait4 ru_oublock
+	Sync      SyncCount     `json:"sync"`
+	Output    string        `json:"output"`
+}
+
+// Sample is cumulative bytes sent to persistent storage at T seconds into the window.
+type Sample struct {
+	T     float64 `json:"t"`
+	Bytes int64   `json:"bytes"`
+}
+
+// SilenceResult is one setup's measurement.
+type SilenceResult struct {
+	Setup
+	DBSize        int64         `json:"dbSizeBytes"`
+	Window        time.Duration `json:"windowNs"`
+	Writes        int64         `json:"writes"`
+	EtcdPID       int           `json:"etcdPid"`
+	ShimPID       int           `json:"shimPid"`
+	EtcdIO        IOCounters    `json:"etcdIO"`
+	EtcdSync      SyncCount     `json:"etcdSync"`
+	EtcdWALFsyncs float64       `json:"etcdWalFsyncMetric"`      // etcd_disk_wal_fsync_duration_seconds_count delta
+	EtcdCommits   float64       `json:"etcdBackendCommitMetric"` // etcd_disk_backend_commit_duration_seconds_count delta
+	BackupRuns    []BackupRun   `json:"backupRuns"`
+	ShimIO        IOCounters    `json:"shimIO"` // the pod's shim: its own writes and its reaped children's (exec'd etcdctl/etcdutl, runc)
+	ShimSync      SyncCount     `json:"shimSync"`
+	ContainerdIO  IOCounters    `json:"containerdIO"`
+	Disk          DiskStat      `json:"disk"` // the whole device, all machine activity
+	Samples       []Sample      `json:"samples"`
+	PerHour       PerHour       `json:"perHour"`
+}
+
+// PerHour extrapolates: etcd and other continuous writers at their measured rate,
+// backups at their measured cost each times the production backups per hour.
+type PerHour struct {
+	Bytes          float64 `json:"bytes"`
+	Fsyncs         float64 `json:"fsyncs"`
+	BackupsPerHour float64 `json:"backupsPerHour"`
+	BackupBytes    float64 `json:"backupBytesEach"`
+	BackupFsyncs   float64 `json:"backupFsyncsEach"`
+}
+
+// RunSilence measures every setup (in parallel when configured) and tears each bed down.
+func RunSilence(ctx context.Context, e *Env, c SilenceConfig) ([]*SilenceResult, error) {
+	setups := c.Setups()
+	res := make([]*SilenceResult, len(setups))
+	errs := make([]error, len(setups))
+	var wg sync.WaitGroup
+	for i, s := range setups {
+		f := func() { res[i], errs[i] = runSetup(ctx, e, c, s, slot(i)) }
+		if c.Parallel {
+			wg.Add(1)
+			go func() { defer wg.Done(); f() }()
+		} else {
+			f()
+		}
+	}
+	wg.Wait()
+	return res, errors.Join(errs...)
+}
+
+// slot gives concurrent beds their own address and ports, away from the e2e
+// suite's 127.0.0.2 and 2379-2381.
+func slot(i int) testbed.NodeOptions {
+	return testbed.NodeOptions{IP: fmt.Sprintf("127.0.0.%d", 7+i), ClientPort: 22379 + 10*i, PeerPort: 22380 + 10*i, MetricsPort: 22381 + 10*i}
+}
+
+func runSetup(ctx context.Context, e *Env, c SilenceConfig, s Setup, o testbed.NodeOptions) (*SilenceResult, error) {
+	o.NoTmpfs = !s.Tmpfs
+	if s.Fill > 0 {
+		o.TmpfsSize = strconv.FormatInt(max(512<<20, 4*s.Fill), 10)
+	}
+	b, err := e.upBed(ctx, "silence-"+s.Name, o)
+	defer b.down()
+	if err != nil {
+		return nil, err
+	}
+	r := &SilenceResult{Setup: s}
+	if err := prepareSetup(ctx, b, s); err != nil {
+		return nil, err
+	}
+	if r.DBSize, err = b.dbSize(ctx); err != nil {
+		return nil, err
+	}
+	if err := measureWindow(ctx, b, c, r); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Label, err)
+	}
+	r.PerHour = perHour(r, c.ProdBackupEvery)
+	return r, nil
+}
+
+// prepareSetup fills the DB and, for backup setups, takes a first backup outside
+// the window: it also archives the image, which happens once per etcd version.
+func prepareSetup(ctx context.Context, b *bed, s Setup) error {
+	if s.Fill > 0 {
+		if _, err := b.kv(ctx, "fill", "/bench/fill/", strconv.FormatInt(s.Fill, 10)); err != nil {
+			return err
+		}
+	}
+	if s.Backups {
+		// etcd-ramdisk refuses to store a snapshot of a never-written etcd (revision 0).
+		if _, err := b.kv(ctx, "put", "/bench/init", "1"); err != nil {
+			return err
+		}
+		if _, err := b.erd(ctx, "", "backup", "--reason", "install"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// probes are the processes whose counters make up "persistent bytes" for a setup.
+type probes struct {
+	etcd, shim, containerd int
+	dev                    string
+}
+
+func (p probes) read() (etcd, shim, ctrd IOCounters, disk DiskStat, err error) {
+	var errs [4]error
+	etcd, errs[0] = ReadIO(p.etcd)
+	shim, errs[1] = ReadIO(p.shim)
+	ctrd, errs[2] = ReadIO(p.containerd)
+	disk, errs[3] = ReadDiskStat(p.dev)
+	return etcd, shim, ctrd, disk, errors.Join(errs[:]...)
+}
+
+func findProbes(b *bed) (probes, error) {
+	var p probes
+	var err error
+	if p.etcd, err = FindEtcdPID(b.Options.ClientPort); err != nil {
+		return p, err
+	}
+	if p.shim, err = ParentPID(p.etcd); err != nil {
+		return p, err
+	}
+	if p.containerd, err = b.containerdPID(); err != nil {
+		return p, err
+	}
+	p.dev, err = BlockDevice(b.Dir)
+	return p, err
+}
+
+func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResult) error {
+	p, err := findProbes(b)
+	if err != nil {
+		return err
+	}
+	r.EtcdPID, r.ShimPID = p.etcd, p.shim
+	scratch := filepath.Join(b.env.ShmDir, "silence-"+r.Name)
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		return err
+	}
+	etcdTrace, err := AttachStrace(ctx, filepath.Join(scratch, "etcd.strace"), p.etcd)
+	if err != nil {
+		return err
+	}
+	defer etcdTrace.Stop()
+	shimTrace, err := AttachStrace(ctx, filepath.Join(scratch, "shim.strace"), p.shim)
+	if err != nil {
+		return err
+	}
+	defer shimTrace.Stop()
+
+	wal0, _ := b.etcdMetric(ctx, "etcd_disk_wal_fsync_duration_seconds_count")
+	commit0, _ := b.etcdMetric(ctx, "etcd_disk_backend_commit_duration_seconds_count")
+	etcd0, shim0, ctrd0, disk0, err := p.read()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+
+	var mu sync.Mutex
+	var backupBytes int64
+	sampler := startSampler(start, func() int64 {
+		etcd, _ := ReadIO(p.etcd)
+		shim, _ := ReadIO(p.shim)
+		mu.Lock()
+		defer mu.Unlock()
+		return etcd.WriteBytes - etcd0.WriteBytes + shim.WriteBytes - shim0.WriteBytes + backupBytes
+	})
+
+	loadDone := make(chan error, 1)
+	go func() {
+		out, err := b.kv(ctx, "load", "--duration", c.Duration.String(), "--rate", strconv.FormatFloat(c.Rate, 'f', -1, 64))
+		if err == nil {
+			r.Writes, err = strconv.ParseInt(out, 10, 64)
+		}
+		loadDone <- err
+	}()
+	if r.Backups {
+		for k := 1; time.Duration(k)*c.BackupEvery <= c.Duration; k++ {
+			if err := sleepUntil(ctx, start.Add(time.Duration(k)*c.BackupEvery)); err != nil {
+				return err
+			}
+			br, err := scheduledBackup(ctx, b, scratch, k, start)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			backupBytes += br.DiskWrite
+			r.BackupRuns = append(r.BackupRuns, *br)
+			mu.Unlock()
+		}
+	}
+	if err := <-loadDone; err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	etcd1, shim1, ctrd1, disk1, err := p.read()
+	if err != nil {
+		return err
+	}
+	r.Window = time.Since(start)
+	r.Samples = sampler.stop()
+	wal1, _ := b.etcdMetric(ctx, "etcd_disk_wal_fsync_duration_seconds_count")
+	commit1, _ := b.etcdMetric(ctx, "etcd_disk_backend_commit_duration_seconds_count")
+	r.EtcdWALFsyncs, r.EtcdCommits = wal1-wal0, commit1-commit0
+	r.EtcdIO, r.ShimIO, r.ContainerdIO, r.Disk = etcd1.Sub(etcd0), shim1.Sub(shim0), ctrd1.Sub(ctrd0), disk1.Sub(disk0)
+	r.Samples = append(r.Samples, Sample{T: r.Window.Seconds(), Bytes: r.EtcdIO.WriteBytes + r.ShimIO.WriteBytes + backupBytes})
+	return classifyTraces(b, p, r, etcdTrace, shimTrace)
+}
+
+// classifyTraces counts the sync calls by filesystem while the bed still runs:
+// etcd's paths are in its container's mount namespace; in the shim's trace, the
+// tools exec'd in the etcd container see that namespace, the shim and runc
+// containerd's.
+func classifyTraces(b *bed, p probes, r *SilenceResult, etcdTrace, shimTrace *Tracer) error {
+	etcdTrace.Stop()
+	shimTrace.Stop()
+	etcdMounts, err := readMounts(p.etcd)
+	if err != nil {
+		return err
+	}
+	ctrdMounts, err := readMounts(p.containerd)
+	if err != nil {
+		return err
+	}
+	et, err := ParseTraceFile(etcdTrace.Out)
+	if err != nil {
+		return err
+	}
+	r.EtcdSync = et.Classify(func(int) mountTable { return etcdMounts })
+	st, err := ParseTraceFile(shimTrace.Out)
+	if err != nil {
+		return err
+	}
+	r.ShimSync = st.Classify(func(pid int) mountTable {
+		switch filepath.Base(st.Program(pid)) {
+		case "etcdctl", "etcdutl", "etcd":
+			return etcdMounts
+		}
+		return ctrdMounts
+	})
+	return nil
+}
+
+// scheduledBackup runs etcd-ramdisk backup under strace; host paths, host mounts.
+func scheduledBackup(ctx context.Context, b *bed, scratch string, k int, start time.Time) (*BackupRun, error) {
+	out := filepath.Join(scratch, fmt.Sprintf("backup-%d.strace", k))
+	at := time.Since(start)
+	run, err := b.erd(ctx, out, "backup", "--reason", "cron")
+	if err != nil {
+		return nil, err
+	}
+	tr, err := ParseTraceFile(out)
+	if err != nil {
+		return nil, err
+	}
+	host, err := readMounts(0)
+	if err != nil {
+		return nil, err
+	}
+	b.env.Log.Info("backup", "bed", b.name, "n", k, "out", run.Stdout, "diskWrite", run.DiskWrite)
+	return &BackupRun{At: at, Wall: run.Wall, DiskWrite: run.DiskWrite, Sync: tr.Classify(func(int) mountTable { return host }), Output: run.Stdout}, nil
+}
+
+func perHour(r *SilenceResult, prodEvery time.Duration) PerHour {
+	secs := r.Window.Seconds()
+	var ph PerHour
+	ph.BackupsPerHour = time.Hour.Seconds() / prodEvery.Seconds()
+	etcdBytes := float64(r.EtcdIO.WriteBytes) / secs * 3600
+	etcdSyncs := float64(r.EtcdSync.Persistent) / secs * 3600
+	shimBytes, shimSyncs := float64(r.ShimIO.WriteBytes), float64(r.ShimSync.Persistent)
+	if n := len(r.BackupRuns); n > 0 {
+		var bb, bs float64
+		for _, x := range r.BackupRuns {
+			bb += float64(x.DiskWrite)
+			bs += float64(x.Sync.Persistent)
+		}
+		// The shim's part is the tools exec'd for the backups.
+		ph.BackupBytes = (bb + shimBytes) / float64(n)
+		ph.BackupFsyncs = (bs + shimSyncs) / float64(n)
+		ph.Bytes = etcdBytes + ph.BackupBytes*ph.BackupsPerHour
+		ph.Fsyncs = etcdSyncs + ph.BackupFsyncs*ph.BackupsPerHour
+		return ph
+	}
+	ph.BackupsPerHour = 0
+	ph.Bytes = etcdBytes + shimBytes/secs*3600
+	ph.Fsyncs = etcdSyncs + shimSyncs/secs*3600
+	return ph
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(t)):
+		return nil
+	}
+}
+
+type sampler struct {
+	stopc chan struct{}
+	done  chan []Sample
+}
+
+// startSampler records f() about every second.
+func startSampler(start time.Time, f func() int64) *sampler {
+	s := &sampler{stopc: make(chan struct{}), done: make(chan []Sample, 1)}
+	go func() {
+		out := []Sample{{T: 0, Bytes: 0}}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.stopc:
+				s.done <- out
+				return
+			case <-tick.C:
+				out = append(out, Sample{T: time.Since(start).Seconds(), Bytes: f()})
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sampler) stop() []Sample {
+	close(s.stopc)
+	return <-s.done
+}
+
+// human prints a byte count in binary units.
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
