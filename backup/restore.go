@@ -210,7 +210,7 @@ func decompress(st *store.Store, snap *store.Snapshot, dst string) error {
 	defer f.Close()
 	if _, err := io.Copy(f, r); err != nil {
 		if errors.Is(err, errNoSpace) {
-			return fmt.Errorf("%w: %w", ErrNoRoom, err)
+			return fmt.Errorf("%w: no room to stage the snapshot in %s: %w", ErrNoRoom, filepath.Dir(dst), err)
 		}
 		return fmt.Errorf("%w: decompress %s: %w", errBadSnapshot, snap.Meta.ID, err)
 	}

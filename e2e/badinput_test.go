@@ -70,7 +70,7 @@ func TestBadInputRejected(t *testing.T) {
 		message string
 	}{
 		{"malformed manifest", []string{"ETCD_RAMDISK_MANIFEST=" + writeFile(t, filepath.Join(d, "bad.yaml"), "apiVersion: v1\nkind: Pod\nspec: [unclosed", 0o600)}, []string{"backup"}, 3, "bad.yaml"},
-		{"manifest without etcd", []string{"ETCD_RAMDISK_MANIFEST=" + writeFile(t, filepath.Join(d, "noetcd.yaml"), noEtcd, 0o600)}, []string{"backup"}, 3, "no etcd container"},
+		{"manifest without etcd", []string{"ETCD_RAMDISK_MANIFEST=" + writeFile(t, filepath.Join(d, "noetcd.yaml"), noEtcd, 0o600)}, []string{"backup"}, 3, "not etcd"},
 		{"flag path outside the volumes", []string{"ETCD_RAMDISK_MANIFEST=" + writeFile(t, filepath.Join(d, "outside.yaml"), outside, 0o600)}, []string{"backup"}, 3, "/opt/elsewhere/server.crt"},
 		{"missing manifest", []string{"ETCD_RAMDISK_MANIFEST=" + filepath.Join(d, "absent.yaml")}, []string{"restore"}, 3, "absent.yaml"},
 		{"unknown flag", nil, []string{"backup", "--no-such-flag"}, 2, "no-such-flag"},

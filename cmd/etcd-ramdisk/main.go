@@ -27,7 +27,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                  "etcd-ramdisk",
 		Usage:                 "run a single-node kubeadm cluster's etcd from tmpfs without losing its data",
 		Version:               version,
@@ -50,6 +50,11 @@ func newApp() *cli.App {
 			versionCommand(),
 		},
 	}
+	// A bad flag on any command is a usage error (exit 2), not a failure.
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError
+	}
+	return app
 }
 
 var version = "dev"

@@ -6,6 +6,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,6 +27,9 @@ func restoreCommand() *cli.Command {
 }
 
 func runRestore(c *cli.Context) (err error) {
+	if id := c.String("snapshot"); id != "" && !store.ValidID(id) {
+		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
+	}
 	start := time.Now()
 	var res *backup.RestoreResult
 	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()

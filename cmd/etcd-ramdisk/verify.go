@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -37,7 +38,7 @@ func runVerify(c *cli.Context) error {
 	var failed []error
 	for i := range snaps {
 		s := &snaps[i]
-		if err := backup.Verify(ctx, rt, st, s, st.Dir, log); err != nil {
+		if err := backup.Verify(ctx, rt, st, s, os.TempDir(), log); err != nil {
 			fmt.Fprintf(c.App.Writer, "FAIL %s: %v\n", s.Meta.ID, err)
 			failed = append(failed, err)
 			continue
