@@ -12,7 +12,7 @@ export CGO_ENABLED := 0
 
 UNIT_PKGS := $(shell $(GO) list ./... | grep -v -e /e2e -e /testbed/cmd)
 
-.PHONY: all build deps testbed-bins images vet unit e2e test demo bed-up bed-down clean
+.PHONY: all build deps testbed-bins images vet unit e2e test faults demo bed-up bed-down clean
 
 all: build
 
@@ -41,6 +41,11 @@ e2e: deps images build
 	$(GO) test -count=1 -timeout 80m -v ./e2e/
 
 test: vet unit e2e bench-smoke
+
+# The fault suite in full: 50 crash trials per kind (make test runs every case
+# with fewer trials). It prints a summary table; zeros are the promise.
+faults: deps images build
+	ERD_FAULT_TRIALS=50 $(GO) test -count=1 -timeout 85m -v -run 'Fault|BadInput|Sidecars|StoreFileModes|TwentyReboot|SurvivesKill9' ./e2e/
 
 demo: deps images build
 	testbed/demo.sh
