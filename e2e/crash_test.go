@@ -111,6 +111,7 @@ func TestFaultCrashDuringBackup(t *testing.T) {
 	for i := 0; i < trials; i++ {
 		if _, err := n.kvErr("get", fmt.Sprintf("/registry/trial/%04d", i)); err != nil {
 			missing++
+			t.Logf("trial key %d: %v", i, err)
 		}
 	}
 	if missing > 0 {

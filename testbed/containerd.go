@@ -132,6 +132,9 @@ func (c *Containerd) answers(ctx context.Context) bool {
 		return false
 	}
 	defer cl.Close()
+	// IsServing waits for a connection; a stale socket must not hang it.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	ok, err := cl.IsServing(ctx)
 	return err == nil && ok
 }
