@@ -26,6 +26,9 @@ func ioCreator(stdout, stderr *bytes.Buffer) (cio.Creator, func(), error) {
 // settings (user, environment, capabilities): the image has no shell, so args[0]
 // must be a full path inside the image.
 func (r *Runtime) Exec(ctx context.Context, c containerd.Container, args []string) (*Result, error) {
+	if r.nerdctl != "" {
+		return r.nerdctlExec(ctx, c.ID(), args)
+	}
 	task, err := c.Task(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("task of %s: %w", c.ID(), err)

@@ -24,6 +24,7 @@ type Runtime struct {
 	Namespace string
 	Address   string
 	onClose   []func()
+	nerdctl   string // nerdctl binary when the nerdctl backend is in use
 }
 
 // OnClose registers fn to run when the runtime is closed (e.g. a context's cancel).

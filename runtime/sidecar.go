@@ -36,6 +36,9 @@ type SidecarOptions struct {
 // RunSidecar runs one tool in a new container from opts.Image and removes the
 // container afterwards, whatever happened.
 func (r *Runtime) RunSidecar(ctx context.Context, opts SidecarOptions) (*Result, error) {
+	if r.nerdctl != "" {
+		return r.nerdctlSidecar(ctx, opts)
+	}
 	img := r.Handle(opts.Image)
 	if ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter); err != nil || !ok {
 		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {

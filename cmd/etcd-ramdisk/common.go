@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -19,6 +20,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "namespace", Value: "k8s.io", EnvVars: []string{"ETCD_RAMDISK_NAMESPACE"}, Usage: "containerd namespace of the Kubernetes containers"},
 		&cli.StringFlag{Name: "backup-dir", Value: "/var/lib/etcd-ramdisk", EnvVars: []string{"ETCD_RAMDISK_BACKUP_DIR"}, Usage: "where snapshots are kept (persistent disk)"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: 5 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_LOCK_TIMEOUT"}, Usage: "how long to wait for another run to finish"},
+		&cli.StringFlag{Name: "runtime", Value: erdrt.BackendContainerd, EnvVars: []string{"ETCD_RAMDISK_RUNTIME"}, Usage: "who runs etcd's tools: containerd (its API) or nerdctl (the CLI)"},
+		&cli.StringFlag{Name: "nerdctl", Value: "nerdctl", EnvVars: []string{"ETCD_RAMDISK_NERDCTL"}, Usage: "nerdctl binary for --runtime nerdctl"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_TIMEOUT"}, Usage: "give up on a run after this long (etcdctl can hang on a dead endpoint)"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"ETCD_RAMDISK_DEBUG"}, Usage: "log debug messages"},
 	}
@@ -52,6 +55,17 @@ func openRuntime(c *cli.Context) (*erdrt.Runtime, context.Context, error) {
 		return nil, ctx, err
 	}
 	rt.OnClose(cancel)
+	switch c.String("runtime") {
+	case erdrt.BackendContainerd:
+	case erdrt.BackendNerdctl:
+		if err := rt.UseNerdctl(c.String("nerdctl")); err != nil {
+			rt.Close()
+			return nil, ctx, configError{err}
+		}
+	default:
+		rt.Close()
+		return nil, ctx, usageError{fmt.Errorf("--runtime %q: want containerd or nerdctl", c.String("runtime"))}
+	}
 	return rt, ctx, nil
 }
 
