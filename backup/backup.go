@@ -144,6 +144,12 @@ func endpointRevision(ctx context.Context, tgt *target) (int64, error) {
 }
 
 func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, tgt *target, rev int64, o Options, log *slog.Logger) (*Result, error) {
+	if rev <= 1 {
+		// A cluster nobody has written to yet: its snapshot would hold nothing
+		// and etcd's own status reads it as revision 0.
+		log.Info("etcd holds no writes yet; nothing to back up", "revision", rev)
+		return &Result{Skipped: true, Revision: rev}, nil
+	}
 	if skip, err := unchanged(st, rev, log); skip || err != nil {
 		return &Result{Skipped: true, Revision: rev}, err
 	}

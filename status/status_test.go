@@ -267,7 +267,7 @@ func TestLockHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := gather(t, o)
-	if !r.Lock.Held || !strings.HasPrefix(r.Lock.Holder, "backup (cron) (pid ") {
+	if !r.Lock.Held || !strings.HasPrefix(r.Lock.Holder, fmt.Sprintf("pid %d: ", os.Getpid())) {
 		t.Errorf("while held: Lock = %+v", r.Lock)
 	}
 	// status must not have disturbed the holder.

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -22,14 +22,14 @@ var ErrLockTimeout = errors.New("timed out waiting for the store lock")
 // lockRetryDelay is how often a waiting Lock retries.
 const lockRetryDelay = 50 * time.Millisecond
 
-// maxHolderSize bounds what is read of lock.holder.
+// maxHolderSize bounds how much of a holder's command line is shown.
 const maxHolderSize = 4 << 10
 
 // Lock takes the store's exclusive lock, waiting up to timeout (one try when
-// timeout <= 0). holder describes the caller (e.g. "backup (cron)") and is
-// recorded with the pid and time, so that others who time out can say who
-// holds the lock. The lock is an flock(2) on <dir>/lock: it is released when
-// the process dies, however it dies. unlock is safe to call more than once.
+// timeout <= 0). The lock is an flock(2) on <dir>/lock: it is released when the
+// process dies, however it dies. Taking it writes nothing (once the lock file
+// exists), so an idle cluster's backup leaves the disk alone; who holds it is
+// read from the kernel (/proc/locks) instead. unlock is safe to call more than once.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (unlock func() error, err error) {
 	path := filepath.Join(s.Dir, lockName)
 	fl := flock.New(path, flock.SetPermissions(fileMode))
@@ -43,24 +43,12 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 	if !ok {
 		return nil, fmt.Errorf("lock %s: %w after %v; held by %s", path, ErrLockTimeout, timeout, s.describeHolder())
 	}
-	desc := fmt.Sprintf("%s (pid %d, since %s)", holder, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
-	err = atomicWrite(s.Dir, lockHolderName, false, func(w io.Writer) error {
-		_, err := io.WriteString(w, desc+"\n")
-		return err
-	})
-	if err != nil {
-		fl.Unlock()
-		return nil, fmt.Errorf("lock %s: record holder: %w", path, err)
-	}
 	var once sync.Once
 	var unlockErr error
 	return func() error {
 		once.Do(func() {
-			// The holder file goes first, while the lock still protects it.
-			rmErr := removeIfExists(filepath.Join(s.Dir, lockHolderName))
-			unlockErr = errors.Join(rmErr, fl.Unlock())
-			if unlockErr != nil {
-				unlockErr = fmt.Errorf("unlock %s: %w", path, unlockErr)
+			if err := fl.Unlock(); err != nil {
+				unlockErr = fmt.Errorf("unlock %s (%s): %w", path, holder, err)
 			}
 		})
 		return unlockErr
@@ -86,22 +74,53 @@ func (s *Store) describeHolder() string {
 	case err != nil:
 		return fmt.Sprintf("an unknown process (%v)", err)
 	case h == "":
-		return "an unknown process (no holder recorded)"
+		return "an unknown process"
 	}
 	return h
 }
 
-// LockHolder returns the description the current lock holder recorded, or
-// "" when none is recorded. A description left by a process that died while
-// holding the lock is returned too; the lock itself is free then.
+// LockHolder describes the process holding the store lock ("pid 123:
+// etcd-ramdisk backup --reason cron"), or "" when the lock is free. It asks
+// the kernel which process holds an flock on the lock file's inode.
 func (s *Store) LockHolder() (string, error) {
-	path := filepath.Join(s.Dir, lockHolderName)
-	data, err := readLimited(path, maxHolderSize)
+	return lockHolder(filepath.Join(s.Dir, lockName), "/proc/locks")
+}
+
+func lockHolder(path, procLocks string) (string, error) {
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read lock holder %s: %w", path, err)
+		return "", err
 	}
-	return strings.TrimSpace(string(data)), nil
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", fmt.Errorf("stat %s: no inode", path)
+	}
+	data, err := os.ReadFile(procLocks)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", procLocks, err)
+	}
+	want := fmt.Sprintf(":%d", st.Ino)
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		// 1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF
+		if len(f) < 6 || f[1] != "FLOCK" || !strings.HasSuffix(f[5], want) {
+			continue
+		}
+		return describePID(f[4]), nil
+	}
+	return "", nil
+}
+
+func describePID(pid string) string {
+	cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
+	if err != nil || len(cmd) == 0 {
+		return "pid " + pid
+	}
+	if len(cmd) > maxHolderSize {
+		cmd = cmd[:maxHolderSize]
+	}
+	return "pid " + pid + ": " + strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
 }

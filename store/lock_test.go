@@ -19,7 +19,7 @@ func TestLockGoroutines(t *testing.T) {
 		t.Fatalf("Lock: %v", err)
 	}
 	holder, err := s.LockHolder()
-	if err != nil || !strings.HasPrefix(holder, "backup (cron) (pid ") {
+	if err != nil || !strings.HasPrefix(holder, fmt.Sprintf("pid %d: ", os.Getpid())) {
 		t.Fatalf("LockHolder = %q, %v", holder, err)
 	}
 
@@ -121,7 +121,7 @@ func TestLockProcesses(t *testing.T) {
 	}
 
 	_, err = s.Lock(context.Background(), 200*time.Millisecond, "parent")
-	if !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), fmt.Sprintf("child-holder (pid %d,", cmd.Process.Pid)) {
+	if !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d: ", cmd.Process.Pid)) {
 		t.Fatalf("Lock while the child holds it = %v, want ErrLockTimeout naming the child", err)
 	}
 

@@ -27,7 +27,6 @@ const (
 	imagesDir         = "images"
 	restoreRecordName = "restore-record.json"
 	lockName          = "lock"
-	lockHolderName    = "lock.holder"
 )
 
 const (
