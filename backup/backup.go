@@ -66,7 +66,7 @@ func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) 
 	if err != nil {
 		return nil, err
 	}
-	log.Info("found etcd", "container", ec.ID, "image", ec.Image.Reference, "digest", ec.Image.Digest)
+	log.Info("found etcd", "container", ec.ID, "image", ec.Image.Reference, "digest", ec.Image.Digest, "backend", rt.Backend())
 	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
 	if err != nil {
 		return nil, err

@@ -66,18 +66,34 @@ func (n *node) runningImageDigest() string {
 func TestBackupRebootRestore(t *testing.T) {
 	for _, img := range etcdImages {
 		for _, method := range []string{"exec", "sidecar"} {
-			t.Run(img.name+"/"+method, func(t *testing.T) { backupRebootRestore(t, img.ref, method) })
+			t.Run(img.name+"/"+method, func(t *testing.T) { backupRebootRestore(t, img.ref, method, false) })
 		}
 	}
 }
 
-func backupRebootRestore(t *testing.T, ref, method string) {
+// The nerdctl backend passes the same test: exec and sidecars through the CLI.
+func TestBackupRebootRestoreNerdctl(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(binDir, "nerdctl")); err != nil {
+		t.Fatalf("nerdctl missing from ERD_BIN (make testbed-bins builds it): %v", err)
+	}
+	for _, img := range etcdImages {
+		for _, method := range []string{"exec", "sidecar"} {
+			t.Run(img.name+"/"+method, func(t *testing.T) { backupRebootRestore(t, img.ref, method, true) })
+		}
+	}
+}
+
+func backupRebootRestore(t *testing.T, ref, method string, nerdctl bool) {
 	n := newNode(t, testbed.NodeOptions{Image: ref})
+	n.nerdctl = nerdctl
 	n.kv("put-many", "/registry/pods/", "300")
 
 	r := n.mustTool("backup", "--reason", "manual", "--method", method)
 	if !strings.HasPrefix(r.stdout, "good ") || !strings.Contains(r.stdout, "("+method+",") {
 		t.Fatalf("backup stdout = %q, want a good snapshot line taken by %s", r.stdout, method)
+	}
+	if nerdctl && !strings.Contains(r.stderr, "backend=nerdctl") {
+		t.Fatalf("backup did not use the nerdctl backend: %s", r.stderr)
 	}
 	l := n.list()
 	if len(l.Snapshots) != 1 || len(l.Problems) != 0 {

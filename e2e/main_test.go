@@ -61,8 +61,9 @@ var etcdImages = []struct{ name, ref string }{
 
 type node struct {
 	*testbed.Bed
-	t   *testing.T
-	ctx context.Context
+	t       *testing.T
+	ctx     context.Context
+	nerdctl bool // run etcd-ramdisk with --runtime nerdctl
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9]+`)
@@ -157,8 +158,7 @@ func (n *node) tool(args ...string) result {
 // toolEnv runs etcd-ramdisk with extra environment variables.
 func (n *node) toolEnv(env []string, args ...string) result {
 	n.t.Helper()
-	cmd := exec.CommandContext(n.ctx, filepath.Join(binDir, "etcd-ramdisk"), args...)
-	cmd.Env = append(append(os.Environ(), n.ToolEnv()...), env...)
+	cmd := n.toolCommand(env, args...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -173,6 +173,37 @@ func (n *node) toolEnv(env []string, args ...string) result {
 	}
 	n.t.Logf("etcd-ramdisk %s → exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, tail(r.stderr, 4000))
 	return r
+}
+
+// toolCommand builds an etcd-ramdisk run against this node. With the nerdctl
+// backend it runs inside containerd's mount namespace: nerdctl keeps its FIFOs
+// under /run/containerd, which on the bed is private to containerd (on a real
+// node /run is shared and nothing like this is needed).
+func (n *node) toolCommand(env []string, args ...string) *exec.Cmd {
+	n.t.Helper()
+	bin := filepath.Join(binDir, "etcd-ramdisk")
+	cmd := exec.CommandContext(n.ctx, bin, args...)
+	if n.nerdctl {
+		ns, err := n.Containerd.MountNamespace()
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		cmd = exec.CommandContext(n.ctx, "nsenter", append([]string{"--mount=" + ns, "--", bin}, args...)...)
+		env = append(env, "ETCD_RAMDISK_RUNTIME=nerdctl", "ETCD_RAMDISK_NERDCTL="+filepath.Join(binDir, "nerdctl"), "NERDCTL_TOML="+n.nerdctlConfig())
+	}
+	cmd.Env = append(append(os.Environ(), n.ToolEnv()...), env...)
+	return cmd
+}
+
+// nerdctlConfig keeps nerdctl's state and CNI files inside the bed.
+func (n *node) nerdctlConfig() string {
+	path := filepath.Join(n.Dir, "nerdctl.toml")
+	cfg := fmt.Sprintf("data_root = %q\ncni_netconfpath = %q\ncni_path = %q\n",
+		filepath.Join(n.Dir, "nerdctl"), filepath.Join(n.Dir, "nerdctl/net.d"), filepath.Join(n.Dir, "nerdctl/cni"))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+	return path
 }
 
 // mustTool runs etcd-ramdisk and fails the test unless it exits 0.

@@ -144,6 +144,16 @@ func (c *Containerd) Client() (*containerd.Client, error) {
 	return containerd.New(c.Address, containerd.WithTimeout(10*time.Second))
 }
 
+// MountNamespace is containerd's mount namespace (/proc/<pid>/ns/mnt), for
+// tools that must see its private /run.
+func (c *Containerd) MountNamespace() (string, error) {
+	pid, err := c.pid()
+	if err != nil {
+		return "", err
+	}
+	return "/proc/" + strconv.Itoa(pid) + "/ns/mnt", nil
+}
+
 // KillDaemon kills containerd alone, leaving shims and containers running, as a
 // crash of containerd does.
 func (c *Containerd) KillDaemon() error {
