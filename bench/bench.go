@@ -30,7 +30,9 @@ func Run(ctx context.Context, e *Env, o Options) (string, error) {
 	if err := os.MkdirAll(e.ShmDir, 0o700); err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(e.ShmDir)
+	if !e.Keep {
+		defer os.RemoveAll(e.ShmDir)
+	}
 	var runErr error
 	if o.Sections["silence"] {
 		e.Log.Info("section: disk silence", "duration", o.Silence.Duration, "backupEvery", o.Silence.BackupEvery)

@@ -76,13 +76,14 @@ func unitFor(maxB float64) (float64, string) {
 	return 1, "B"
 }
 
-// niceCeil rounds up to 1, 2 or 5 times a power of ten (at least 1).
+// niceCeil rounds up to a round multiple of a power of ten (at least 1), fine
+// enough that the plot fills most of its axis.
 func niceCeil(v float64) float64 {
 	if v <= 1 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if v <= m*p {
 			return m * p
 		}

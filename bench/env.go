@@ -25,6 +25,7 @@ type Env struct {
 	ImageDir string // _output/images
 	BedBase  string // beds are BedBase-<name>, on the persistent disk
 	ShmDir   string // scratch on tmpfs (strace output), so measuring writes nothing to disk
+	Keep     bool   // keep ShmDir (the strace outputs) for inspection
 	Log      *slog.Logger
 }
 
@@ -177,24 +178,37 @@ type CmdRun struct {
 	DiskWrite int64         `json:"diskWriteBytes"` // wait4 ru_oublock × 512: write_bytes of the process and its reaped children
 }
 
-// run executes a command and reads its rusage; a non-zero exit is an error.
+// run executes a command through the spawner and reads its rusage; a non-zero
+// exit is an error. Cancelling ctx kills the spawner, whose child then gets
+// SIGKILL too (Pdeathsig).
 func run(ctx context.Context, env []string, args ...string) (*CmdRun, error) {
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd, rep, w, err := spawnCommand(args)
+	if err != nil {
+		return nil, err
+	}
+	defer rep.Close()
 	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := &CmdRun{Args: args, Stdout: strings.TrimSpace(stdout.String()), Stderr: stderr.String(), Wall: time.Since(start)}
-	if cmd.ProcessState != nil {
-		r.ExitCode = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
-			r.DiskWrite = ru.Oublock * 512
-		}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, err
 	}
-	if err != nil {
-		return r, fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, tail(r.Stderr, 1500))
+	w.Close()
+	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
+	defer stop()
+	report, repErr := readReport(rep)
+	waitErr := cmd.Wait()
+	r := &CmdRun{Args: args, Stdout: strings.TrimSpace(stdout.String()), Stderr: stderr.String(),
+		Wall: report.Wall, ExitCode: report.ExitCode, MaxRSS: report.MaxRSS * 1024, DiskWrite: report.Oublock * 512}
+	switch {
+	case ctx.Err() != nil:
+		return r, ctx.Err()
+	case waitErr != nil || repErr != nil:
+		return r, fmt.Errorf("%s: %w", strings.Join(args, " "), errors.Join(waitErr, repErr))
+	case r.ExitCode != 0:
+		return r, fmt.Errorf("%s: exit status %d: %s", strings.Join(args, " "), r.ExitCode, tail(r.Stderr, 1500))
 	}
 	return r, nil
 }

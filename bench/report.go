@@ -145,7 +145,7 @@ func ratio(a, b float64) string {
 	case b == 0:
 		return "∞ (0 on the right)"
 	}
-	return fmt.Sprintf("%.3g×", a/b)
+	return count(a/b) + "×"
 }
 
 func dur(d time.Duration) string {

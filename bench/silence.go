@@ -93,9 +93,15 @@ func RunSilence(ctx context.Context, e *Env, c SilenceConfig) ([]*SilenceResult,
 	setups := c.Setups()
 	res := make([]*SilenceResult, len(setups))
 	errs := make([]error, len(setups))
+	ctx, cancel := context.WithCancel(ctx) // one failed setup stops the others
+	defer cancel()
 	var wg sync.WaitGroup
 	for i, s := range setups {
-		f := func() { res[i], errs[i] = runSetup(ctx, e, c, s, slot(i)) }
+		f := func() {
+			if res[i], errs[i] = runSetup(ctx, e, c, s, slot(i)); errs[i] != nil {
+				cancel()
+			}
+		}
 		if c.Parallel {
 			wg.Add(1)
 			go func() { defer wg.Done(); f() }()
@@ -194,7 +200,7 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 		return err
 	}
 	r.EtcdPID, r.ShimPID = p.etcd, p.shim
-	scratch := filepath.Join(b.env.ShmDir, "silence-"+r.Name)
+	scratch := filepath.Join(b.env.ShmDir, "silence-"+r.Name) // on tmpfs: strace's output costs no disk writes
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		return err
 	}
@@ -236,8 +242,10 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 		loadDone <- err
 	}()
 	if r.Backups {
+		// Mid-interval (every/2, 3·every/2, …) keeps every backup inside the load,
+		// so none is skipped for an unchanged revision.
 		for k := 1; time.Duration(k)*c.BackupEvery <= c.Duration; k++ {
-			if err := sleepUntil(ctx, start.Add(time.Duration(k)*c.BackupEvery)); err != nil {
+			if err := sleepUntil(ctx, start.Add(time.Duration(k)*c.BackupEvery-c.BackupEvery/2)); err != nil {
 				return err
 			}
 			br, err := scheduledBackup(ctx, b, scratch, k, start)
@@ -286,13 +294,13 @@ func classifyTraces(b *bed, p probes, r *SilenceResult, etcdTrace, shimTrace *Tr
 	if err != nil {
 		return err
 	}
-	r.EtcdSync = et.Classify(func(int) mountTable { return etcdMounts })
+	r.EtcdSync = et.Classify(func(string) mountTable { return etcdMounts })
 	st, err := ParseTraceFile(shimTrace.Out)
 	if err != nil {
 		return err
 	}
-	r.ShimSync = st.Classify(func(pid int) mountTable {
-		switch filepath.Base(st.Program(pid)) {
+	r.ShimSync = st.Classify(func(comm string) mountTable {
+		switch comm {
 		case "etcdctl", "etcdutl", "etcd":
 			return etcdMounts
 		}
@@ -318,7 +326,7 @@ func scheduledBackup(ctx context.Context, b *bed, scratch string, k int, start t
 		return nil, err
 	}
 	b.env.Log.Info("backup", "bed", b.name, "n", k, "out", run.Stdout, "diskWrite", run.DiskWrite)
-	return &BackupRun{At: at, Wall: run.Wall, DiskWrite: run.DiskWrite, Sync: tr.Classify(func(int) mountTable { return host }), Output: run.Stdout}, nil
+	return &BackupRun{At: at, Wall: run.Wall, DiskWrite: run.DiskWrite, Sync: tr.Classify(func(string) mountTable { return host }), Output: run.Stdout}, nil
 }
 
 func perHour(r *SilenceResult, prodEvery time.Duration) PerHour {

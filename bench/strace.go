@@ -17,10 +17,11 @@ import (
 // syncCalls are the system calls that force data to stable storage.
 const syncCalls = "fsync,fdatasync,sync_file_range,syncfs,sync"
 
-// straceArgs traces syncCalls (and execve, to name processes) with file
-// descriptors decoded to paths (-y), following children (-f).
+// straceArgs traces syncCalls with file descriptors decoded to paths (-y) and
+// each line naming its process's command (-Y; threads share it), following
+// children (-f).
 func straceArgs(out string) []string {
-	return []string{"-f", "-qq", "-y", "-e", "trace=" + syncCalls + ",execve,clone,clone3,fork,vfork", "-o", out}
+	return []string{"-f", "-qq", "-y", "-Y", "-e", "trace=" + syncCalls, "-e", "signal=none", "-o", out}
 }
 
 // Tracer is a strace attached to running processes for a measurement window.
@@ -80,63 +81,35 @@ func (t *Tracer) Stop() error {
 // SyncCall is one traced call: which process, which call, which file.
 type SyncCall struct {
 	PID  int
+	Comm string // the command name strace printed (-Y)
 	Call string
 	Path string // "" for sync(2)
 }
 
 // Trace is a parsed strace output file.
 type Trace struct {
-	Calls  []SyncCall
-	Execs  map[int]string // pid → program it executed
-	Parent map[int]int    // pid → the pid that created it (process or thread)
-}
-
-// Program is the program pid last executed, or that its creator ran.
-func (t *Trace) Program(pid int) string {
-	for i := 0; i < 1000 && pid != 0; i++ {
-		if p, ok := t.Execs[pid]; ok {
-			return p
-		}
-		pid = t.Parent[pid]
-	}
-	return ""
+	Calls []SyncCall
 }
 
 var (
-	callRe = regexp.MustCompile(`^(\d+)\s+(` + strings.ReplaceAll(syncCalls, ",", "|") + `)\((.*)`)
-	execRe = regexp.MustCompile(`^(\d+)\s+execve\("([^"]*)"`)
+	callRe = regexp.MustCompile(`^(\d+)(?:<([^>]*)>)?\s+(` + strings.ReplaceAll(syncCalls, ",", "|") + `)\((.*)`)
 	fdRe   = regexp.MustCompile(`^\d+<(.*?)>(?:[,)]| <unfinished)`)
-	forkRe = regexp.MustCompile(`^(\d+)\s+(?:<\.\.\. )?(?:clone3?|v?fork)\b.*\)\s+=\s+(\d+)`)
 )
 
-// ParseTrace reads strace -f -y output. A call interrupted by another thread's
-// line ("<unfinished ...>") counts once, at its start; a failed exec is ignored.
+// ParseTrace reads strace -f -y -Y output. A call interrupted by another
+// thread's line ("<unfinished ...>") counts once, at its start.
 func ParseTrace(r io.Reader) (*Trace, error) {
-	t := &Trace{Execs: map[int]string{}, Parent: map[int]int{}}
+	t := &Trace{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		l := sc.Text()
-		if m := execRe.FindStringSubmatch(l); m != nil {
-			if !strings.Contains(l, "= -1") {
-				pid, _ := strconv.Atoi(m[1])
-				t.Execs[pid] = m[2]
-			}
-			continue
-		}
-		if m := forkRe.FindStringSubmatch(l); m != nil {
-			parent, _ := strconv.Atoi(m[1])
-			child, _ := strconv.Atoi(m[2])
-			t.Parent[child] = parent
-			continue
-		}
-		m := callRe.FindStringSubmatch(l)
+		m := callRe.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
 		pid, _ := strconv.Atoi(m[1])
-		c := SyncCall{PID: pid, Call: m[2]}
-		if f := fdRe.FindStringSubmatch(m[3]); f != nil {
+		c := SyncCall{PID: pid, Comm: m[2], Call: m[3]}
+		if f := fdRe.FindStringSubmatch(m[4]); f != nil {
 			c.Path = strings.TrimSuffix(f[1], " (deleted)")
 		}
 		t.Calls = append(t.Calls, c)
@@ -148,7 +121,7 @@ func ParseTrace(r io.Reader) (*Trace, error) {
 func ParseTraceFile(path string) (*Trace, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return &Trace{Execs: map[int]string{}, Parent: map[int]int{}}, nil
+		return &Trace{}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -179,9 +152,9 @@ func (s *SyncCount) Add(o SyncCount) {
 	}
 }
 
-// Classify counts the trace's calls. mountsFor gives the mount table a process
-// saw (paths from strace -y are in the tracee's mount namespace).
-func (t *Trace) Classify(mountsFor func(pid int) mountTable) SyncCount {
+// Classify counts the trace's calls. mountsFor gives the mount table the calling
+// command saw (paths from strace -y are in the tracee's mount namespace).
+func (t *Trace) Classify(mountsFor func(comm string) mountTable) SyncCount {
 	s := SyncCount{ByCall: map[string]int{}}
 	for _, c := range t.Calls {
 		s.ByCall[c.Call]++
@@ -190,7 +163,7 @@ func (t *Trace) Classify(mountsFor func(pid int) mountTable) SyncCount {
 			s.Persistent++
 		case !strings.HasPrefix(c.Path, "/"):
 			s.Unknown++
-		case volatileFS[mountsFor(c.PID).fsType(c.Path)]:
+		case volatileFS[mountsFor(c.Comm).fsType(c.Path)]:
 			s.Volatile++
 		default:
 			s.Persistent++

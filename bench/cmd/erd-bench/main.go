@@ -18,6 +18,7 @@ import (
 )
 
 func main() {
+	bench.MaybeSpawn()
 	os.Exit(run())
 }
 
@@ -28,7 +29,7 @@ type flags struct {
 	rate                                float64
 	realistic, sizes                    string
 	runs                                int
-	parallel                            bool
+	parallel, keep                      bool
 }
 
 func parse() (*flags, error) {
@@ -47,6 +48,7 @@ func parse() (*flags, error) {
 	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
 	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 3× longer)")
 	fs.StringVar(&f.sizes, "sizes", "10MiB,200MiB,1GiB", "overhead: database sizes")
+	fs.BoolVar(&f.keep, "keep-traces", false, "keep the strace outputs in /dev/shm/erd-bench-<pid>")
 	fs.IntVar(&f.runs, "runs", 5, "overhead: runs per operation and size")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
@@ -83,7 +85,7 @@ func run() int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	env := &bench.Env{BinDir: f.bin, ImageDir: f.images, BedBase: f.bedBase, ShmDir: fmt.Sprintf("/dev/shm/erd-bench-%d", os.Getpid()), Log: log}
+	env := &bench.Env{BinDir: f.bin, ImageDir: f.images, BedBase: f.bedBase, ShmDir: fmt.Sprintf("/dev/shm/erd-bench-%d", os.Getpid()), Keep: f.keep, Log: log}
 	if err := env.Check(); err != nil {
 		fmt.Fprintln(os.Stderr, "erd-bench: cannot run:", err)
 		return 1
