@@ -162,9 +162,14 @@ func TestTwentyRebootCycles(t *testing.T) {
 		n.reboot()
 		n.mustTool("restore")
 		n.startEtcd()
+		lost := 0
 		for c := 0; c <= cycle; c++ {
-			n.kv("check-many", "/registry/cycle/"+string(rune('a'+c))+"/", "50")
+			if out, err := n.kvErr("check-many", "/registry/cycle/"+string(rune('a'+c))+"/", "50"); err != nil {
+				lost += 50
+				t.Errorf("cycle %d: keys of cycle %d missing: %s %v", cycle, c, out, err)
+			}
 		}
+		recordFault("power cycle (reboot)", 1, 1, 0, 0, lost)
 	}
 	// All twenty were taken today: retention keeps exactly the last ten.
 	if got := len(n.list().Snapshots); got != 10 {
