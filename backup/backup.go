@@ -133,13 +133,15 @@ func chooseTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, 
 	return sidecarTarget(rt, ec, m, tools, tls, sidecarStaging)
 }
 
-// endpointRevision asks the running etcd for its current revision.
+// endpointRevision asks the running etcd for its current revision and records
+// its server version on the target (snapshot status only knows the storage version).
 func endpointRevision(ctx context.Context, tgt *target) (int64, error) {
 	out, err := tgt.runOK(ctx, "etcdctl endpoint status", endpointStatusArgs(tgt.tools, tgt.tls))
 	if err != nil {
 		return 0, err
 	}
-	rev, _, _, err := parseEndpointStatus(out)
+	rev, version, _, err := parseEndpointStatus(out)
+	tgt.serverVersion = version
 	return rev, err
 }
 
@@ -162,6 +164,9 @@ func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *er
 	status, err := verifyStaged(ctx, tgt, name, rev)
 	if err != nil {
 		return nil, err
+	}
+	if tgt.serverVersion != "" {
+		status.Version = tgt.serverVersion
 	}
 	meta := newMetadata(m, ec, status, o.Reason)
 	kind := store.Good

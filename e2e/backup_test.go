@@ -103,6 +103,9 @@ func backupRebootRestore(t *testing.T, ref, method string, nerdctl bool) {
 	if s.Image.Reference != ref || s.Image.Digest != n.runningImageDigest() {
 		t.Errorf("recorded image %s@%s, want %s@%s", s.Image.Reference, s.Image.Digest, ref, n.runningImageDigest())
 	}
+	if want := strings.TrimSuffix(ref[strings.LastIndex(ref, ":")+1:], "-0"); s.Etcd.Version != want {
+		t.Errorf("recorded etcd version %q, want %q", s.Etcd.Version, want)
+	}
 	if s.Member.Name != "node1" || s.Member.InitialCluster != "node1=https://127.0.0.2:2380" || s.Member.DataDir != n.DataDir() {
 		t.Errorf("recorded member = %+v", s.Member)
 	}

@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+)
+
+// status answers "am I safe?" on a real node: each condition that needs attention
+// shows as a warning and exit 10; a healthy node exits 0.
+func TestStatusWarnings(t *testing.T) {
+	n := newNode(t, testbed.NodeOptions{TmpfsSize: "160m"})
+	root := filepath.Join(n.Dir, "root")
+	writeFile(t, filepath.Join(root, "etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf"), "[Service]\n", 0o644)
+	status := func() result { return n.tool("status", "--root", root) }
+
+	r := status()
+	if r.code != 10 || !strings.Contains(r.stdout, "no good backup") {
+		t.Errorf("before any backup: exit %d, want 10 and a no-backup warning:\n%s", r.code, r.stdout)
+	}
+	n.kv("put", "/registry/s", "1")
+	n.mustTool("backup")
+	if r := status(); r.code != 0 || strings.Contains(r.stdout, "WARN") {
+		t.Errorf("healthy node: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := n.tool("status", "--root", root, "--max-backup-age", "1ns"); r.code != 10 || !strings.Contains(r.stdout, "old (limit") {
+		t.Errorf("backup older than the limit: exit %d\n%s", r.code, r.stdout)
+	}
+
+	// The tmpfs over 80% full.
+	filler := filepath.Join(n.DataDir(), "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(make([]byte, 72<<20)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if r := status(); r.code != 10 || !strings.Contains(r.stdout, "full") {
+		t.Errorf("tmpfs over 80%%: exit %d\n%s", r.code, r.stdout)
+	}
+	os.Remove(filler)
+}
+
+// The drop-in installed but the data dir on disk: the tmpfs is not mounted.
+func TestStatusDropInWithoutTmpfs(t *testing.T) {
+	disk := newNode(t, testbed.NodeOptions{NoTmpfs: true})
+	root := filepath.Join(disk.Dir, "root")
+	writeFile(t, filepath.Join(root, "etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf"), "[Service]\n", 0o644)
+	disk.kv("put", "/registry/s", "1")
+	disk.mustTool("backup")
+	if r := disk.tool("status", "--root", root); r.code != 10 || !strings.Contains(r.stdout, "yet the kubelet drop-in is installed") {
+		t.Errorf("drop-in with the data dir on disk: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := disk.tool("status", "--json", "--root", root); !strings.Contains(r.stdout, `"needsAttention": true`) {
+		t.Errorf("status --json does not flag it:\n%s", r.stdout)
+	}
+}
+
+// The daily defrag and a prune dry run on a real node.
+func TestDefragAndPrune(t *testing.T) {
+	n := newNode(t, testbed.NodeOptions{})
+	for i := 0; i < 3; i++ {
+		n.kv("put", "/registry/p", string(rune('a'+i)))
+		n.mustTool("backup")
+	}
+	if r := n.mustTool("defrag"); !strings.Contains(strings.ToLower(r.stdout), "defragment") {
+		t.Errorf("defrag output: %q", r.stdout)
+	}
+	r := n.mustTool("prune", "--dry-run", "--keep-last", "1", "--keep-daily", "0")
+	if strings.Count(r.stdout, "would remove") != 2 {
+		t.Errorf("prune --dry-run --keep-last 1: %q, want two removals announced", r.stdout)
+	}
+	if got := len(n.list().Snapshots); got != 3 {
+		t.Errorf("dry run removed snapshots: %d left", got)
+	}
+	n.mustTool("prune", "--keep-last", "1", "--keep-daily", "0")
+	if got := len(n.list().Snapshots); got != 1 {
+		t.Errorf("after prune --keep-last 1: %d snapshots", got)
+	}
+}
