@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+	"golang.org/x/sys/unix"
 )
 
 // status answers "am I safe?" on a real node: each condition that needs attention
 // shows as a warning and exit 10; a healthy node exits 0.
 func TestStatusWarnings(t *testing.T) {
-	n := newNode(t, testbed.NodeOptions{TmpfsSize: "160m"})
+	n := newNode(t, testbed.NodeOptions{TmpfsSize: "320m"})
 	root := filepath.Join(n.Dir, "root")
 	writeFile(t, filepath.Join(root, "etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf"), "[Service]\n", 0o644)
 	status := func() result { return n.tool("status", "--root", root) }
@@ -36,7 +37,13 @@ func TestStatusWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(make([]byte, 72<<20)); err != nil {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(n.DataDir(), &fs); err != nil {
+		t.Fatal(err)
+	}
+	// Leave 10% of the tmpfs free: over the 80% line whatever etcd already uses.
+	fill := int64(fs.Bavail)*int64(fs.Bsize) - int64(fs.Blocks)*int64(fs.Bsize)/10
+	if _, err := f.Write(make([]byte, fill)); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -206,7 +206,7 @@ func checkBackups(b *Backups, dir string, now time.Time) (*store.Store, *store.S
 		return st, nil
 	}
 	m := good[0].Meta
-	b.LastGood = &SnapshotInfo{ID: m.ID, Time: m.Time, AgeSeconds: int64(now.Sub(m.Time).Seconds()), Revision: m.Etcd.Revision, Reason: m.Reason}
+	b.LastGood = &SnapshotInfo{ID: m.ID, Time: m.Time, AgeSeconds: int64(now.Sub(m.Time).Seconds()), age: now.Sub(m.Time), Revision: m.Etcd.Revision, Reason: m.Reason}
 	return st, &good[0]
 }
 
@@ -313,7 +313,7 @@ func warnings(r *Report, maxAge time.Duration) []string {
 		add("no good backup: %s", b.Error)
 	case last == nil:
 		add("no good backup in %s: run `etcd-ramdisk backup`", b.Dir)
-	case time.Duration(last.AgeSeconds)*time.Second > maxAge:
+	case last.age > maxAge:
 		add("newest good backup %s is %s old (limit %s): is cron running `etcd-ramdisk backup`?", last.ID, time.Duration(last.AgeSeconds)*time.Second, maxAge)
 	case b.Error != "":
 		add("backup dir: %s", b.Error)

@@ -72,11 +72,12 @@ type Backups struct {
 
 // SnapshotInfo is the part of a snapshot's metadata that status shows.
 type SnapshotInfo struct {
-	ID         string    `json:"id"`
-	Time       time.Time `json:"time"`
-	AgeSeconds int64     `json:"ageSeconds"`
-	Revision   int64     `json:"revision"`
-	Reason     string    `json:"reason"`
+	ID         string        `json:"id"`
+	Time       time.Time     `json:"time"`
+	AgeSeconds int64         `json:"ageSeconds"`
+	age        time.Duration // unrounded, for the age check
+	Revision   int64         `json:"revision"`
+	Reason     string        `json:"reason"`
 }
 
 // ImageInfo says whether the image recorded with the newest good snapshot is
