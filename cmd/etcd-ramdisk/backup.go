@@ -34,14 +34,7 @@ func runBackup(c *cli.Context) (err error) {
 	default:
 		return usageError{fmt.Errorf("--method %q: want auto, exec or sidecar", c.String("method"))}
 	}
-	st, err := openStore(c)
-	if err != nil {
-		return err
-	}
-	if _, err := loadManifest(c); err != nil {
-		return err
-	}
-	rt, ctx, err := openRuntime(c)
+	st, rt, ctx, err := openJob(c)
 	if err != nil {
 		return err
 	}

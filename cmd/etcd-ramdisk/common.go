@@ -76,3 +76,20 @@ func loadManifest(c *cli.Context) (*manifest.Etcd, error) {
 	}
 	return m, nil
 }
+
+// openJob opens what backup, restore and defrag all need, in the order that
+// reports the cheapest mistakes first: the backup dir, the manifest, containerd.
+func openJob(c *cli.Context) (*store.Store, *erdrt.Runtime, context.Context, error) {
+	st, err := openStore(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := loadManifest(c); err != nil {
+		return nil, nil, nil, err
+	}
+	rt, ctx, err := openRuntime(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return st, rt, ctx, nil
+}

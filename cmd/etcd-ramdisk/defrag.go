@@ -18,14 +18,7 @@ func defragCommand() *cli.Command {
 		Action: func(c *cli.Context) (err error) {
 			start := time.Now()
 			defer func() { writeMetrics(c, metrics.DefragRun(start, exitCode(err))) }()
-			st, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			if _, err := loadManifest(c); err != nil {
-				return err
-			}
-			rt, ctx, err := openRuntime(c)
+			st, rt, ctx, err := openJob(c)
 			if err != nil {
 				return err
 			}

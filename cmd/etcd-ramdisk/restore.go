@@ -33,14 +33,7 @@ func runRestore(c *cli.Context) (err error) {
 	start := time.Now()
 	var res *backup.RestoreResult
 	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()
-	st, err := openStore(c)
-	if err != nil {
-		return err
-	}
-	if _, err := loadManifest(c); err != nil {
-		return err
-	}
-	rt, ctx, err := openRuntime(c)
+	st, rt, ctx, err := openJob(c)
 	if err != nil {
 		return err
 	}
