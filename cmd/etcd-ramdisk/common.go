@@ -78,13 +78,14 @@ func loadManifest(c *cli.Context) (*manifest.Etcd, error) {
 }
 
 // openJob opens what backup, restore and defrag all need, in the order that
-// reports the cheapest mistakes first: the backup dir, the manifest, containerd.
+// reports mistakes before anything is created: the manifest (only read), the
+// backup dir (created when missing), containerd.
 func openJob(c *cli.Context) (*store.Store, *erdrt.Runtime, context.Context, error) {
-	st, err := openStore(c)
-	if err != nil {
+	if _, err := loadManifest(c); err != nil {
 		return nil, nil, nil, err
 	}
-	if _, err := loadManifest(c); err != nil {
+	st, err := openStore(c)
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	rt, ctx, err := openRuntime(c)
