@@ -372,7 +372,7 @@ func TestParseMountinfo(t *testing.T) {
 func TestParseRealMountinfo(t *testing.T) {
 	ms, err := readMountinfo("/proc/self/mountinfo")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	if _, ok := findMount(ms, "/"); !ok {
 		t.Errorf("no mount at / in %+v", ms)

@@ -73,13 +73,16 @@ func TestLockZeroTimeoutAndContext(t *testing.T) {
 	}
 }
 
-// TestLockHelperProcess is not a test: TestLockProcesses runs it as a child
-// process that takes the lock, says so and holds it until stdin closes.
-func TestLockHelperProcess(t *testing.T) {
-	dir := os.Getenv("STORE_LOCK_HELPER_DIR")
-	if dir == "" {
-		t.Skip("helper process only")
+// TestMain lets TestLockProcesses re-run this test binary as a second process
+// that takes the lock, says so and holds it until stdin closes.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("STORE_LOCK_HELPER_DIR"); dir != "" {
+		lockHelperProcess(dir)
 	}
+	os.Exit(m.Run())
+}
+
+func lockHelperProcess(dir string) {
 	s, err := Open(dir)
 	if err != nil {
 		fmt.Println("error:", err)
@@ -101,7 +104,7 @@ func TestLockHelperProcess(t *testing.T) {
 
 func TestLockProcesses(t *testing.T) {
 	s := newStore(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "STORE_LOCK_HELPER_DIR="+s.Dir)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
