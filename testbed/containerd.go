@@ -89,7 +89,7 @@ func (c *Containerd) Start(ctx context.Context) error {
 	// nothing containerd mounts reaches the host.
 	script := `mount --make-rslave / && mount -t tmpfs -o mode=0755 tmpfs /run && exec containerd --config "$1"`
 	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", script, "sh", c.configPath())
-	if shims := c.shimPIDs(); len(shims) > 0 {
+	if shims := c.liveShims(); len(shims) > 0 {
 		// A restart while containers run: join their mount namespace, where the
 		// shims' sockets under /run/containerd are, as a restarted containerd on
 		// a real node finds them.
@@ -174,11 +174,32 @@ func (c *Containerd) KillDaemon() error {
 // containers, shims, then containerd itself. It also works when containerd is
 // already dead, by walking the process tree.
 func (c *Containerd) PowerOff() error {
-	var roots []int
-	if pid, err := c.pid(); err == nil {
-		roots = append(roots, pid)
+	// A shim that was daemonizing when the process tree was read is no longer a
+	// descendant of anything we killed, so go round until nothing is left.
+	for round := 0; round < 5; round++ {
+		var roots []int
+		if pid, err := c.pid(); err == nil {
+			roots = append(roots, pid)
+		}
+		roots = append(roots, c.shimPIDs()...)
+		if len(roots) == 0 {
+			break
+		}
+		if err := killTrees(roots); err != nil {
+			return err
+		}
 	}
-	roots = append(roots, c.shimPIDs()...)
+	if left := c.shimPIDs(); len(left) > 0 {
+		return fmt.Errorf("shims %v survived five rounds of SIGKILL", left)
+	}
+	_ = os.Remove(c.pidPath())
+	_ = os.Remove(c.Address)
+	_ = os.Remove(c.Address + ".ttrpc")
+	return nil
+}
+
+// killTrees SIGKILLs each root and all its descendants and waits until they are gone.
+func killTrees(roots []int) error {
 	victims := map[int]bool{}
 	for _, r := range roots {
 		for _, p := range descendants(r) {
@@ -198,9 +219,6 @@ func (c *Containerd) PowerOff() error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	_ = os.Remove(c.pidPath())
-	_ = os.Remove(c.Address)
-	_ = os.Remove(c.Address + ".ttrpc")
 	return nil
 }
 
@@ -217,6 +235,17 @@ func (c *Containerd) pid() (int, error) {
 		return 0, errors.New("containerd not running")
 	}
 	return pid, nil
+}
+
+// liveShims are shims whose mount namespace can still be joined.
+func (c *Containerd) liveShims() []int {
+	var out []int
+	for _, p := range c.shimPIDs() {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns/mnt", p)); err == nil && alive(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // shimPIDs finds runc shims serving this containerd; they outlive containerd by design.
