@@ -14,6 +14,9 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // Containerd is a private containerd (Debian's 1.6 with CRI) whose root, state,
@@ -68,7 +71,7 @@ const PauseImage = "registry.k8s.io/pause:3.6"
 // Start launches containerd unless it already answers, and waits until it does.
 func (c *Containerd) Start(ctx context.Context) error {
 	if c.answers(ctx) {
-		return nil
+		return c.waitCRI(ctx)
 	}
 	for _, d := range []string{c.Dir, filepath.Join(c.Dir, "cni/bin"), filepath.Join(c.Dir, "cni/conf"), filepath.Join(c.Dir, "opt")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -107,7 +110,7 @@ func (c *Containerd) Start(ctx context.Context) error {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
-	for !c.answers(ctx) {
+	for !c.answers(ctx) || !c.criReady(ctx) {
 		select {
 		case err := <-exited:
 			return fmt.Errorf("containerd exited during start (%v); see %s", err, c.LogPath())
@@ -137,6 +140,36 @@ func (c *Containerd) answers(ctx context.Context) bool {
 	defer cancel()
 	ok, err := cl.IsServing(ctx)
 	return err == nil && ok
+}
+
+// waitCRI waits for a containerd that already answers to finish starting CRI.
+func (c *Containerd) waitCRI(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.criReady(ctx) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("containerd's CRI did not become ready within 30s; see %s", c.LogPath())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// criReady reports whether the CRI plugin has finished initialising: containerd
+// answers its own API before CRI does ("server is not initialized yet").
+func (c *Containerd) criReady(ctx context.Context) bool {
+	conn, err := grpc.NewClient("unix://"+c.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = cri.NewRuntimeServiceClient(conn).ListPodSandbox(ctx, &cri.ListPodSandboxRequest{})
+	return err == nil
 }
 
 // Client opens a client on the private containerd.
