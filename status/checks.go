@@ -326,7 +326,7 @@ func warnings(r *Report, maxAge time.Duration) []string {
 		add("data dir %s is %s, yet the kubelet drop-in is installed: mount the tmpfs (see /etc/fstab)", d.Path, d.mountText())
 	}
 	if d.IsTmpfs() && d.UsedPercent > FullPercent {
-		add("tmpfs %s is %.0f%% full (%s of %s): enlarge it (size= in /etc/fstab) or defragment etcd", d.Path, d.UsedPercent, human(int64(d.UsedBytes)), human(int64(d.SizeBytes)))
+		add("tmpfs %s is %.0f%% full (%s of %s): enlarge it (size= in /etc/fstab) or defragment etcd", d.Path, d.UsedPercent, Human(int64(d.UsedBytes)), Human(int64(d.SizeBytes)))
 	}
 	if img := r.Image; img != nil && !img.Archived && img.InContainerd != ImagePresent {
 		where := "neither in containerd nor archived in the backup dir"

@@ -195,7 +195,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if d.Path != "" {
 		line("mount", "%s", d.mountText())
 		if d.SizeBytes > 0 {
-			line("tmpfs", "size %s, used %s (%.0f%%), free %s", human(int64(d.SizeBytes)), human(int64(d.UsedBytes)), d.UsedPercent, human(int64(d.FreeBytes)))
+			line("tmpfs", "size %s, used %s (%.0f%%), free %s", Human(int64(d.SizeBytes)), Human(int64(d.UsedBytes)), d.UsedPercent, Human(int64(d.FreeBytes)))
 		}
 		line("database", "%s", d.dbText())
 	}
@@ -230,9 +230,9 @@ func (d *DataDir) dbText() string {
 	case d.DBBytes == 0:
 		return "none (no member/snap/db)"
 	case d.SizeBytes == 0:
-		return human(d.DBBytes)
+		return Human(d.DBBytes)
 	}
-	return fmt.Sprintf("%s (%.1f%% of the tmpfs)", human(d.DBBytes), d.DBPercent)
+	return fmt.Sprintf("%s (%.1f%% of the tmpfs)", Human(d.DBBytes), d.DBPercent)
 }
 
 func (b *Backups) lastText() string {
@@ -280,7 +280,8 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func human(n int64) string {
+// Human formats a byte count the way status and list show sizes (1.5M, 2.0G).
+func Human(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))

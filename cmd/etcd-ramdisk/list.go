@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -64,22 +65,10 @@ func printListTable(c *cli.Context, snaps []store.Snapshot, problems []store.Pro
 	fmt.Fprintln(tw, "ID\tKIND\tTIME (UTC)\tAGE\tREASON\tREVISION\tKEYS\tRAW\tSTORED\tIMAGE")
 	for _, s := range snaps {
 		m := s.Meta
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.ID, s.Kind, m.Time.Format("2006-01-02 15:04:05"), time.Since(m.Time).Round(time.Second), m.Reason, m.Etcd.Revision, m.Etcd.TotalKeys, size(m.RawSize), size(m.StoredSize), m.Image.Reference)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.ID, s.Kind, m.Time.Format("2006-01-02 15:04:05"), time.Since(m.Time).Round(time.Second), m.Reason, m.Etcd.Revision, m.Etcd.TotalKeys, status.Human(m.RawSize), status.Human(m.StoredSize), m.Image.Reference)
 	}
 	tw.Flush()
 	for _, p := range problems {
 		fmt.Fprintf(c.App.Writer, "problem: %s\n", p.Error())
 	}
-}
-
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%dB", n)
 }
