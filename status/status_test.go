@@ -65,8 +65,9 @@ func (f fixture) build(t *testing.T) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, age := range f.backupAges {
-		writeSnap(t, st, testMeta(now.Add(-age), int64(100-i)), store.Good)
+	// backupAges is newest first; the store's order is the order of writing.
+	for i := len(f.backupAges) - 1; i >= 0; i-- {
+		writeSnap(t, st, testMeta(now.Add(-f.backupAges[i]), int64(100-i)), store.Good)
 	}
 	if f.suspect {
 		m := testMeta(now.Add(-time.Hour), 3)

@@ -72,6 +72,7 @@ type Member struct {
 type Metadata struct {
 	FormatVersion int        `json:"formatVersion"`
 	ID            string     `json:"id"`
+	Seq           uint64     `json:"seq,omitempty"` // place in the store's history, not Time: see Compare
 	Time          time.Time  `json:"time"`
 	Reason        string     `json:"reason"`
 	Node          string     `json:"node"`

@@ -21,6 +21,7 @@ type RestoreRecord struct {
 	SnapshotID string    `json:"snapshotId"`
 	Revision   int64     `json:"revision"`
 	Image      string    `json:"image"`
+	Seq        uint64    `json:"seq,omitempty"` // place in the store's history (see After); 0 in records written before it existed
 }
 
 func (r *RestoreRecord) validate() error {
@@ -37,13 +38,34 @@ func (r *RestoreRecord) validate() error {
 	return errors.Join(errs...)
 }
 
-// WriteRestoreRecord atomically replaces restore-record.json.
+// After reports whether the restore happened after snapshot m was taken, by
+// the store's order rather than the clock. A record without a sequence number
+// was written before snapshots had one: it is older than every numbered
+// snapshot, and against an unnumbered one the times decide, as they did then.
+func (r *RestoreRecord) After(m *Metadata) bool {
+	switch {
+	case r.Seq != 0:
+		return r.Seq > m.Seq
+	case m.Seq != 0:
+		return false
+	}
+	return r.Time.After(m.Time)
+}
+
+// WriteRestoreRecord atomically replaces restore-record.json. It sets Seq to
+// the next number in the store's history, so the record sorts after every
+// snapshot there is and before every later one. Call it under the lock.
 func (s *Store) WriteRestoreRecord(r RestoreRecord) error {
 	r.Time = r.Time.UTC()
 	if err := r.validate(); err != nil {
 		return fmt.Errorf("write restore record: %w", err)
 	}
-	err := atomicWrite(s.Dir, restoreRecordName, false, func(w io.Writer) error {
+	seq, err := s.nextSeq()
+	if err != nil {
+		return fmt.Errorf("write restore record: %w", err)
+	}
+	r.Seq = seq
+	err = atomicWrite(s.Dir, restoreRecordName, false, func(w io.Writer) error {
 		return writeJSON(w, &r)
 	})
 	if err != nil {

@@ -11,6 +11,11 @@ import (
 // Last keeps the newest N; Hourly, Daily, Weekly and Monthly keep the newest
 // snapshot of each of the N newest hours, UTC days, ISO weeks and months
 // that have one. The newest snapshot is always kept, whatever the policy.
+//
+// "Newest" is the store's order (Compare), not the clock: only the buckets
+// look at Metadata.Time. Whether a snapshot is kept depends on it and on newer
+// snapshots alone, so an older snapshot with a wrong time (dated in the future,
+// or after a newer one) can never be why a newer one is dropped.
 type Policy struct {
 	Last, Hourly, Daily, Weekly, Monthly int
 }
@@ -57,14 +62,19 @@ func bucketKinds(p Policy) []*bucketKind {
 }
 
 // Apply decides, for each snapshot, whether p keeps it. It does not depend
-// on the order of snaps; decisions come newest first. Negative counts are
-// treated as 0. Buckets are in UTC so the result does not depend on the
-// machine's time zone.
+// on the order of snaps; decisions come newest first in the store's order.
+// Negative counts are treated as 0. Buckets are in UTC so the result does not
+// depend on the machine's time zone.
 func Apply(snaps []Snapshot, p Policy) []Decision {
 	sorted := slices.Clone(snaps)
 	sortNewestFirst(sorted)
 	kinds := bucketKinds(p)
-	last := make([]string, len(kinds))
+	// A set, not the previous bucket: a clock set back makes times go
+	// backwards in store order, so a bucket can come round again.
+	seen := make([]map[string]bool, len(kinds))
+	for k := range seen {
+		seen[k] = map[string]bool{}
+	}
 	lastCount := p.Last
 	decisions := make([]Decision, 0, len(sorted))
 	for i, snap := range sorted {
@@ -80,9 +90,9 @@ func Apply(snaps []Snapshot, p Policy) []Decision {
 			}
 			// Walking newest to oldest, the first snapshot seen in a
 			// bucket is its newest one.
-			if b := bk.bucket(t); b != last[k] {
+			if b := bk.bucket(t); !seen[k][b] {
 				reasons = append(reasons, bk.name+" "+b)
-				last[k] = b
+				seen[k][b] = true
 				bk.count--
 			}
 		}

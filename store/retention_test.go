@@ -195,3 +195,123 @@ func TestPrune(t *testing.T) {
 		t.Fatal("Prune accepted a negative policy")
 	}
 }
+
+// seqSnaps builds snapshots (metadata only) taken in the order of times, with
+// the sequence numbers the store would have given them.
+func seqSnaps(times []time.Time) []Snapshot {
+	snaps := snapsAt(times)
+	for i := range snaps {
+		snaps[i].Meta.Seq = uint64(i + 1)
+	}
+	return snaps
+}
+
+func keptIDs(decisions []Decision) []string {
+	var kept []string
+	for _, d := range decisions {
+		if d.Keep {
+			kept = append(kept, d.Snapshot.Meta.ID)
+		}
+	}
+	return kept
+}
+
+// Retention over the timelines of a clock set back, jumped forward and
+// repeated: indexes are in the order the snapshots were taken.
+func TestApplyClockTimelines(t *testing.T) {
+	day := 24 * time.Hour
+	tests := []struct {
+		name  string
+		times []time.Time
+		p     Policy
+		keep  []int // newest first
+	}{
+		// The case: the second backup carries 1970.
+		{"set back: keep-last 1 keeps the newest", []time.Time{baseTime, epoch}, Policy{Last: 1}, []int{1}},
+		{"set back: all-zero policy keeps the newest", []time.Time{baseTime, epoch}, Policy{}, []int{1}},
+		{"jumped forward, then right: the newer wins", []time.Time{baseTime, nextYear, baseTime.Add(time.Hour)}, Policy{Last: 1}, []int{2}},
+		{"repeated time", []time.Time{epoch, epoch, epoch}, Policy{Last: 2}, []int{2, 1}},
+		// Three days of dailies, then a boot at 1970 with three backups: the
+		// newest 1970 one stands for its bucket, the dailies stay.
+		{"set back: dailies survive", []time.Time{baseTime.Add(-2 * day), baseTime.Add(-day), baseTime, epoch, epoch.Add(time.Hour), epoch.Add(2 * time.Hour)},
+			Policy{Daily: 4}, []int{5, 2, 1, 0}},
+		// NTP answers again: a day comes round a second time in store order,
+		// and is one bucket, not two.
+		{"a bucket that comes round again", []time.Time{baseTime, baseTime.Add(time.Hour), epoch, baseTime.Add(2 * time.Hour)},
+			Policy{Daily: 2}, []int{3, 2}},
+		// A snapshot dated next year takes one daily slot at its place in the
+		// order, so only a snapshot older than it loses its slot.
+		{"jumped forward: only older ones pay", []time.Time{baseTime.Add(-2 * day), baseTime.Add(-day), nextYear, baseTime, baseTime.Add(day)},
+			Policy{Daily: 3}, []int{4, 3, 2}},
+		{"every boot starts at 1970, hourly", []time.Time{epoch, epoch.Add(time.Hour), epoch, epoch.Add(time.Hour), epoch},
+			Policy{Hourly: 5}, []int{4, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snaps := seqSnaps(tt.times)
+			var want []string
+			for _, i := range tt.keep {
+				want = append(want, snaps[i].Meta.ID)
+			}
+			d := Apply(snaps, tt.p)
+			if got := keptIDs(d); !slices.Equal(got, want) {
+				t.Fatalf("kept %v, want %v\n%+v", got, want, d)
+			}
+			if d[0].Snapshot.Meta.ID != snaps[len(snaps)-1].Meta.ID || !d[0].Keep {
+				t.Fatalf("the newest in store order is not first and kept: %+v", d[0])
+			}
+		})
+	}
+}
+
+// What happens to a snapshot depends only on it and on newer ones, so no
+// older snapshot's time, however wrong, is ever why a newer one is dropped.
+func TestApplyOlderTimesNeverDropNewer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	policies := []Policy{DefaultPolicy(), {Last: 1}, {Last: 3, Hourly: 4, Daily: 2, Weekly: 2, Monthly: 2}, {Hourly: 6}}
+	for trial := range 300 {
+		// Mostly 15-minute steps; now and then the clock jumps back to 1970,
+		// jumps a year ahead, or repeats the last time.
+		var times []time.Time
+		at := baseTime
+		for range 5 + rng.IntN(60) {
+			switch r := rng.IntN(20); {
+			case r == 0:
+				at = epoch.Add(time.Duration(rng.IntN(48)) * time.Hour)
+			case r == 1:
+				at = at.AddDate(1, 0, 0)
+			case r == 2:
+			default:
+				at = at.Add(time.Duration(1+rng.IntN(8)) * 15 * time.Minute)
+			}
+			times = append(times, at)
+		}
+		snaps := seqSnaps(times)
+		p := policies[trial%len(policies)]
+		full := Apply(snaps, p)
+		k := 1 + rng.IntN(len(snaps))
+		// The newest k alone, and the newest k with every older time scrambled.
+		scrambled := slices.Clone(snaps)
+		for i := range len(snaps) - k {
+			scrambled[i].Meta.Time = epoch.Add(time.Duration(rng.Int64N(int64(60 * 365 * 24 * time.Hour))))
+		}
+		for _, other := range [][]Decision{Apply(snaps[len(snaps)-k:], p), Apply(scrambled, p)[:k]} {
+			for i := range k {
+				if full[i].Snapshot.Meta.ID != other[i].Snapshot.Meta.ID || full[i].Keep != other[i].Keep {
+					t.Fatalf("trial %d, policy %+v: decision %d for %s is %v with every snapshot, %v without the older ones or with their times changed\ntimes %v",
+						trial, p, i, full[i].Snapshot.Meta.ID, full[i].Keep, other[i].Keep, times)
+				}
+			}
+		}
+		if !full[0].Keep || full[0].Snapshot.Meta.Seq != uint64(len(snaps)) {
+			t.Fatalf("trial %d: newest in store order not kept first: %+v", trial, full[0])
+		}
+		if p.Last > 0 {
+			for i := range min(p.Last, len(full)) {
+				if !full[i].Keep {
+					t.Fatalf("trial %d: %d-th newest dropped under keep-last %d", trial, i, p.Last)
+				}
+			}
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -173,9 +172,9 @@ func (s *Store) paths(snap *Snapshot) (data, meta string, err error) {
 // Write stores a new snapshot: raw (the uncompressed etcd snapshot) is
 // compressed into the data file, then the metadata file is written, which
 // commits the snapshot. Write fills ID (when empty), FormatVersion (when 0),
-// File, Compression, RawSize, StoredSize and SHA256 in meta, and sets Time to
-// UTC. On error
-// nothing new is left behind and meta is unchanged.
+// Seq (always: the next number in the store's order, see Compare), File,
+// Compression, RawSize, StoredSize and SHA256 in meta, and sets Time to UTC.
+// On error nothing new is left behind and meta is unchanged.
 func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind Kind) (*Snapshot, error) {
 	dir, err := s.kindDir(kind)
 	if err != nil {
@@ -194,6 +193,9 @@ func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind K
 		return nil, fmt.Errorf("write snapshot: %w", err)
 	}
 	if m.ID, err = s.pickID(m.ID, m.Time, m.Etcd.Revision); err != nil {
+		return nil, fmt.Errorf("write snapshot: %w", err)
+	}
+	if m.Seq, err = s.nextSeq(); err != nil {
 		return nil, fmt.Errorf("write snapshot: %w", err)
 	}
 	m.File = m.ID + dataSuffix
@@ -373,7 +375,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// List returns the good snapshots, newest first, and the files in
+// List returns the good snapshots, newest first in the store's order
+// (Compare: by sequence, never by the clock), and the files in
 // snapshots/ that are not valid snapshots. err is set only when the
 // directory cannot be read.
 func (s *Store) List() (snaps []Snapshot, problems []Problem, err error) {
@@ -423,18 +426,6 @@ func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
 	}
 	sortNewestFirst(snaps)
 	return snaps, problems, nil
-}
-
-// sortNewestFirst orders by time, then id, so the order is total even for
-// snapshots taken in the same second.
-func sortNewestFirst(snaps []Snapshot) {
-	sort.SliceStable(snaps, func(i, j int) bool {
-		a, b := snaps[i].Meta, snaps[j].Meta
-		if !a.Time.Equal(b.Time) {
-			return a.Time.After(b.Time)
-		}
-		return a.ID > b.ID
-	})
 }
 
 // load reads and checks the snapshot id of kind: its metadata must be valid
@@ -491,8 +482,9 @@ func (s *Store) Get(id string) (*Snapshot, error) {
 	return nil, fmt.Errorf("get snapshot %q: %w", id, ErrNoSnapshot)
 }
 
-// Newest returns the newest good snapshot, or an error wrapping
-// ErrNoSnapshot. It does not verify the checksum.
+// Newest returns the newest good snapshot in the store's order (the last one
+// written, whatever its time says), or an error wrapping ErrNoSnapshot. It does
+// not verify the checksum.
 func (s *Store) Newest() (*Snapshot, error) {
 	snaps, _, err := s.List()
 	if err != nil {

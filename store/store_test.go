@@ -73,13 +73,14 @@ func TestNewestEmpty(t *testing.T) {
 	}
 }
 
-func TestListOrder(t *testing.T) {
+// A store written before sequence numbers keeps the order it always had.
+func TestListOrderLegacy(t *testing.T) {
 	s := newStore(t)
 	for i, off := range []time.Duration{time.Hour, 0, 3 * time.Hour, 2 * time.Hour} {
-		writeSnap(t, s, testMeta(baseTime.Add(off), int64(i+1)), []byte("x"), Good)
+		makeLegacy(t, writeSnap(t, s, testMeta(baseTime.Add(off), int64(i+1)), []byte("x"), Good))
 	}
 	// Same second and revision as another: ordered by id.
-	writeSnap(t, s, testMeta(baseTime.Add(3*time.Hour), 3), []byte("x"), Good)
+	makeLegacy(t, writeSnap(t, s, testMeta(baseTime.Add(3*time.Hour), 3), []byte("x"), Good))
 	snaps, _, err := s.List()
 	if err != nil {
 		t.Fatal(err)
