@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -29,28 +30,53 @@ type Options struct {
 	Manifest    string
 	Reason      string
 	Method      string // MethodAuto, MethodExec or MethodSidecar
+	From        string // FromAuto, FromEtcd or FromDataDir
+	StopEtcd    bool   // stop the running etcd first, then copy its data dir (the system is shutting down)
+	// SystemShutdown says the system is going down (not a kubelet restart):
+	// recorded, so the next boot knows this backup holds etcd's last state.
+	SystemShutdown bool
 	AcceptReset bool   // take a lower revision as the new baseline (a deliberate reset)
 	LockTimeout time.Duration
 	Policy      store.Policy
 	Logger      *slog.Logger
 }
 
+// Where a backup reads etcd's state from.
+const (
+	// FromAuto: the running etcd; for a shutdown backup, etcd's data dir when
+	// etcd is no longer running.
+	FromAuto = "auto"
+	// FromEtcd: `etcdctl snapshot save` from the running etcd.
+	FromEtcd = "etcd"
+	// FromDataDir: member/snap/db of an etcd that has exited (a cold snapshot).
+	FromDataDir = "data-dir"
+)
+
 // Result says what the backup did.
 type Result struct {
-	Snapshot *store.Snapshot // nil when nothing was written
-	Skipped  bool            // etcd's revision equals the newest snapshot's
-	Revision int64
-	Method   string
-	Duration time.Duration
-	Warnings []string // later steps that failed after the snapshot was durable
+	Snapshot    *store.Snapshot // nil when nothing was written
+	Skipped     bool            // etcd's revision equals the newest snapshot's
+	Revision    int64
+	Method      string
+	Source      string // store.SourceEtcd or store.SourceDataDir
+	EtcdStopped string // the signal that stopped etcd when StopEtcd was set and etcd ran
+	NoData      string // why there was nothing to back up at all
+	Duration    time.Duration
+	Warnings    []string // later steps that failed after the snapshot was durable
+
+	etcd *erdrt.EtcdContainer
 }
 
-// Backup takes one verified snapshot of the running etcd inside its own image and
-// stores it, then prunes. Only the steps before the snapshot is durable can fail
-// the backup; later ones only warn.
-func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) (*Result, error) {
+// Backup takes one verified snapshot of etcd inside its own image and stores
+// it, then prunes. Only the steps before the snapshot is durable can fail the
+// backup; later ones only warn. A shutdown backup records its outcome, good
+// or bad, for the restore at the next boot.
+func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) (res *Result, err error) {
 	start := time.Now()
 	log := o.Logger
+	if o.Reason == store.ReasonShutdown {
+		defer func() { recordShutdown(st, o, res, err, log) }()
+	}
 	m, err := manifest.Load(o.Manifest)
 	if err != nil {
 		return nil, err
@@ -62,10 +88,69 @@ func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) 
 	defer unlock()
 	cleanLeftovers(ctx, rt, st, m, log)
 
+	res, err = takeBackup(ctx, rt, st, m, o, log)
+	if err != nil || res.Snapshot == nil {
+		return res, err
+	}
+	res.Warnings = afterDurable(ctx, rt, st, res.etcd, o, log)
+	res.Duration = time.Since(start)
+	if res.Snapshot.Kind == store.Suspect {
+		return res, fmt.Errorf("%w: %s", ErrSuspect, res.Snapshot.Meta.Suspect)
+	}
+	return res, nil
+}
+
+// takeBackup chooses between a snapshot of the running etcd and a copy of the
+// data dir of a stopped one.
+func takeBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o Options, log *slog.Logger) (*Result, error) {
+	from := o.From
+	var stopped string
+	if o.StopEtcd {
+		ec, sig, err := rt.StopEtcd(ctx, m.Namespace, m.Image, etcdStopGrace)
+		if err != nil {
+			return nil, fmt.Errorf("stop etcd before copying its data dir: %w", err)
+		}
+		if ec != nil {
+			log.Info("stopped etcd so that its data dir holds its last state", "container", ec.ID, "signal", sig)
+			stopped = sig
+		}
+		from = FromDataDir
+	}
+	if from == FromDataDir {
+		res, err := coldOrNothing(ctx, rt, st, m, o, log)
+		if res != nil {
+			res.EtcdStopped = stopped
+		}
+		return res, err
+	}
 	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
+	if errors.Is(err, erdrt.ErrEtcdNotRunning) && from == FromAuto && o.Reason == store.ReasonShutdown {
+		log.Info("etcd is no longer running; taking the last backup from its data dir", "reason", err)
+		return coldOrNothing(ctx, rt, st, m, o, log)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return hotBackup(ctx, rt, st, m, ec, o, log)
+}
+
+// etcdStopGrace is how long etcd gets to exit on SIGTERM (it commits its
+// database and closes the WAL) before it is killed.
+const etcdStopGrace = time.Minute
+
+// coldOrNothing takes a cold backup; a data dir without a member (etcd never
+// ran this boot, e.g. its restore failed) has nothing to lose and is not an error.
+func coldOrNothing(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o Options, log *slog.Logger) (*Result, error) {
+	res, err := coldBackup(ctx, rt, st, m, o, log)
+	if errors.Is(err, errNoData) {
+		log.Warn("nothing to back up: etcd is not running and its data dir holds no member", "data_dir", m.Member.HostDataDir)
+		return &Result{Skipped: true, NoData: err.Error(), Source: store.SourceDataDir}, nil
+	}
+	return res, err
+}
+
+// hotBackup snapshots the running etcd with etcdctl inside its own image.
+func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, o Options, log *slog.Logger) (*Result, error) {
 	log.Info("found etcd", "container", ec.ID, "image", ec.Image.Reference, "digest", ec.Image.Digest, "backend", rt.Backend())
 	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
 	if err != nil {
@@ -93,16 +178,10 @@ func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) 
 	defer tgt.cleanupTarget()
 
 	res, err := takeSnapshot(ctx, st, m, ec, tgt, rev, o, log)
-	if err != nil || res.Snapshot == nil {
-		return res, err
+	if res != nil {
+		res.Method, res.Source, res.etcd = tgt.method, store.SourceEtcd, ec
 	}
-	res.Method = tgt.method
-	res.Warnings = afterDurable(ctx, rt, st, ec, o, log)
-	res.Duration = time.Since(start)
-	if res.Snapshot.Kind == store.Suspect {
-		return res, fmt.Errorf("%w: %s", ErrSuspect, res.Snapshot.Meta.Suspect)
-	}
-	return res, nil
+	return res, err
 }
 
 func clientTLS(m *manifest.Etcd) (tlsArgs, error) {
@@ -208,9 +287,9 @@ func storeStaged(ctx context.Context, st *store.Store, file string, meta *store.
 
 func newMetadata(m *manifest.Etcd, ec *erdrt.EtcdContainer, status store.EtcdStatus, reason string) *store.Metadata {
 	node, _ := os.Hostname()
-	now := time.Now().UTC()
+	now := clock.Now().UTC() // the test-only override reaches snapshot times here
 	return &store.Metadata{
-		Time: now, Reason: reason, Node: node,
+		Time: now, Reason: reason, Node: node, Source: store.SourceEtcd, BootID: store.BootID(),
 		Image: store.Image{Reference: ec.Image.Reference, Digest: ec.Image.Digest.String()},
 		Etcd:  status,
 		Member: store.Member{
@@ -224,13 +303,16 @@ func newMetadata(m *manifest.Etcd, ec *erdrt.EtcdContainer, status store.EtcdSta
 // unchanged reports whether etcd is still at the newest stored revision, good or
 // suspect: an idle cluster then writes nothing. A cluster still sitting at a
 // suspect revision keeps failing, so the alarm does not go quiet.
+// "Newest" is the store's order, not the clock; a suspect snapshot older than
+// the newest good one was answered by an accepted reset and no longer counts.
 func unchanged(st *store.Store, rev int64, log *slog.Logger) (bool, error) {
-	if newest, err := st.Newest(); err == nil && newest.Meta.Etcd.Revision == rev {
+	newest, err := st.Newest()
+	if err == nil && newest.Meta.Etcd.Revision == rev {
 		log.Info("etcd unchanged since the newest snapshot; nothing written", "revision", rev, "snapshot", newest.Meta.ID)
 		return true, nil
 	}
-	sus, _, err := st.ListSuspect()
-	if err == nil && len(sus) > 0 && sus[0].Meta.Etcd.Revision == rev {
+	sus, _, serr := st.ListSuspect()
+	if serr == nil && len(sus) > 0 && (err != nil || store.Compare(&sus[0].Meta, &newest.Meta) > 0) && sus[0].Meta.Etcd.Revision == rev {
 		return true, fmt.Errorf("%w: etcd is still at revision %d of suspect snapshot %s (%s); pass --accept-reset if the reset was deliberate", ErrSuspect, rev, sus[0].Meta.ID, sus[0].Meta.Suspect)
 	}
 	return false, nil
@@ -238,14 +320,15 @@ func unchanged(st *store.Store, rev int64, log *slog.Logger) (bool, error) {
 
 // resetGuard explains why a snapshot at rev must be kept aside, or returns "".
 // The baseline is the newest good snapshot, unless a restore since then started
-// etcd from an older one.
+// etcd from an older one. "Newest" and "since" are the store's order, which no
+// clock can scramble.
 func resetGuard(st *store.Store, rev int64, accept bool) string {
 	newest, err := st.Newest()
 	if err != nil || accept {
 		return ""
 	}
 	base, from := newest.Meta.Etcd.Revision, "newest good snapshot "+newest.Meta.ID
-	if rec, err := st.ReadRestoreRecord(); err == nil && rec != nil && rec.Time.After(newest.Meta.Time) {
+	if rec, err := st.ReadRestoreRecord(); err == nil && rec != nil && rec.After(&newest.Meta) {
 		base, from = rec.Revision, "restore of "+rec.SnapshotID
 	}
 	if rev >= base {

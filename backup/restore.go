@@ -42,6 +42,10 @@ type RestoreResult struct {
 	NoOp     string          // why nothing was done
 	DataDir  string
 	Skipped  []string // snapshots passed over, with why
+	// Stale says why the restored snapshot may be older than the last state
+	// etcd had (the last shutdown backup failed or never ran); "" when it is
+	// the last shutdown backup.
+	Stale    string
 	Duration time.Duration
 }
 
@@ -92,9 +96,7 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreO
 		err := restoreOne(ctx, rt, st, m, dataDir, snap, o, log)
 		if err == nil {
 			res.Snapshot, res.Duration = snap, time.Since(start)
-			if werr := st.WriteRestoreRecord(store.RestoreRecord{Time: time.Now().UTC(), SnapshotID: snap.Meta.ID, Revision: snap.Meta.Etcd.Revision, Image: snap.Meta.Image.Reference}); werr != nil {
-				log.Warn("restore record not written", "err", werr)
-			}
+			recordRestore(st, res, o, log)
 			return res, nil
 		}
 		if !errors.Is(err, errBadSnapshot) {
@@ -104,6 +106,22 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreO
 		res.Skipped = append(res.Skipped, snap.Meta.ID+": "+err.Error())
 	}
 	return nil, fmt.Errorf("%w: all %d snapshots failed verification (%s); the data dir %s is left empty", ErrNoSnapshot, len(candidates), strings.Join(res.Skipped, "; "), dataDir)
+}
+
+// recordRestore says which snapshot etcd now starts from and, when it may be
+// older than etcd's last state, why: `status` and the metrics show it.
+func recordRestore(st *store.Store, res *RestoreResult, o RestoreOptions, log *slog.Logger) {
+	snap, boot := res.Snapshot, store.BootID()
+	if o.Snapshot == "" {
+		res.Stale = staleness(st, snap, res.Skipped, boot)
+	}
+	if res.Stale != "" {
+		log.Warn("restored snapshot may be older than etcd's last state", "snapshot", snap.Meta.ID, "why", res.Stale)
+	}
+	rec := store.RestoreRecord{Time: time.Now().UTC(), SnapshotID: snap.Meta.ID, Revision: snap.Meta.Etcd.Revision, Image: snap.Meta.Image.Reference, BootID: boot, Stale: res.Stale}
+	if err := st.WriteRestoreRecord(rec); err != nil {
+		log.Warn("restore record not written", "err", err)
+	}
 }
 
 // errBadSnapshot marks a fault of the snapshot itself, after which an older one is tried.
@@ -171,7 +189,7 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 		return err
 	}
 	warnMemberDrift(m, snap, log)
-	if err := w.restore(ctx, m, o.BumpRevision, log); err != nil {
+	if err := w.restore(ctx, m, snap, o.BumpRevision, log); err != nil {
 		return err
 	}
 	failpoint.Inject("restore-before-commit")

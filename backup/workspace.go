@@ -40,19 +40,28 @@ func (w *workspace) run(ctx context.Context, purpose string, args []string, writ
 	return w.rt.RunSidecar(ctx, erdrt.SidecarOptions{Image: w.img, Args: args, Mounts: mounts, Purpose: purpose})
 }
 
-// checkStatus reads the staged file with etcd's own tool and compares it with
-// what was recorded when it was taken.
-func (w *workspace) checkStatus(ctx context.Context, snap *store.Snapshot) error {
+// status reads the staged file with etcd's own tool.
+func (w *workspace) status(ctx context.Context) (store.EtcdStatus, error) {
 	res, err := w.run(ctx, "verify", statusArgs(w.tools, ctWork+"/snapshot.db"), false)
 	if err != nil {
-		return fmt.Errorf("snapshot status in %s: %w", w.img.Reference, err)
+		return store.EtcdStatus{}, fmt.Errorf("snapshot status in %s: %w", w.img.Reference, err)
 	}
 	if err := res.Err("snapshot status"); err != nil {
-		return fmt.Errorf("%w: %w", errBadSnapshot, err)
+		return store.EtcdStatus{}, fmt.Errorf("%w: %w", errBadSnapshot, err)
 	}
 	got, err := parseSnapshotStatus(res.Stdout)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errBadSnapshot, err)
+		return store.EtcdStatus{}, fmt.Errorf("%w: %w", errBadSnapshot, err)
+	}
+	return got, nil
+}
+
+// checkStatus reads the staged file with etcd's own tool and compares it with
+// what was recorded when it was taken.
+func (w *workspace) checkStatus(ctx context.Context, snap *store.Snapshot) error {
+	got, err := w.status(ctx)
+	if err != nil {
+		return err
 	}
 	want := snap.Meta.Etcd
 	if got.Revision != want.Revision || got.Hash != want.Hash {
@@ -63,7 +72,7 @@ func (w *workspace) checkStatus(ctx context.Context, snap *store.Snapshot) error
 
 // restore runs `snapshot restore` into the work dir's out/ with the manifest's
 // member settings.
-func (w *workspace) restore(ctx context.Context, m *manifest.Etcd, bump bool, log *slog.Logger) error {
+func (w *workspace) restore(ctx context.Context, m *manifest.Etcd, snap *store.Snapshot, bump bool, log *slog.Logger) error {
 	tool := w.tools.Etcdutl
 	if tool == "" {
 		tool = w.tools.Etcdctl
@@ -74,6 +83,11 @@ func (w *workspace) restore(ctx context.Context, m *manifest.Etcd, bump bool, lo
 		"--initial-cluster", m.Member.InitialCluster,
 		"--initial-cluster-token", m.Member.InitialClusterToken,
 		"--initial-advertise-peer-urls", strings.Join(m.Member.InitialAdvertisePeerURLs, ","),
+	}
+	if snap.Meta.FromDataDir() {
+		// A database copied from a data dir has no sha256 trailer (only
+		// `snapshot save` appends one); the store's own sha256 guarded it.
+		args = append(args, "--skip-hash-check")
 	}
 	if bump {
 		ok, err := w.supportsBump(ctx, tool)

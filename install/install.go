@@ -11,7 +11,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/kubelet"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
@@ -60,9 +62,10 @@ type Options struct {
 
 // Deps are the side effects on the live node, injectable for tests.
 type Deps struct {
-	// Backup takes a backup of the running etcd with the given reason and
-	// verifies it; the string describes the snapshot.
-	Backup func(ctx context.Context, reason string) (string, error)
+	// Backup takes a backup with the given reason and verifies it; the string
+	// describes the snapshot. from is backup.FromAuto (the running etcd) or
+	// backup.FromDataDir (the data dir of the etcd just stopped).
+	Backup func(ctx context.Context, reason, from string) (string, error)
 	// StopEtcd stops the etcd container (kubelet is already stopped).
 	StopEtcd func(ctx context.Context) error
 	// Run runs a system command such as systemctl or mount.
@@ -195,13 +198,20 @@ func (p *plan) erd(verb ...string) []string {
 }
 
 // backup takes and verifies a backup, or records that it would.
-func (p *plan) backup(ctx context.Context, reason string) error {
+func (p *plan) backup(ctx context.Context, reason, from string) error {
+	what := "take and verify a backup (reason " + reason + ")"
+	if from == backup.FromDataDir {
+		what = "copy the stopped etcd's data dir into a verified snapshot (reason " + reason + "): it holds every write etcd acknowledged"
+	}
 	if p.o.DryRun {
-		p.res.add(Step{Kind: StepBackup, Text: "take and verify a backup (reason " + reason + ")"})
+		p.res.add(Step{Kind: StepBackup, Text: what})
 		return nil
 	}
-	desc, err := p.d.Backup(ctx, reason)
+	desc, err := p.d.Backup(ctx, reason, from)
 	if err != nil {
+		if from == backup.FromDataDir {
+			return fmt.Errorf("backup of the stopped etcd's data dir: %w; etcd is stopped and kubelet left stopped: start it with `systemctl start kubelet` to go back", err)
+		}
 		return fmt.Errorf("backup before changing anything: %w", err)
 	}
 	p.res.add(Step{Kind: StepBackup, Text: desc, Done: true})
@@ -222,12 +232,13 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}
 	if o.SkipBackup {
 		p.res.add(Step{Kind: StepNote, Text: "no first backup (--skip-backup)"})
-	} else if err := p.backup(ctx, store.ReasonInstall); err != nil {
+	} else if err := p.backup(ctx, store.ReasonInstall, backup.FromAuto); err != nil {
 		return p.res, err
 	}
 	if err := p.installFiles(ctx); err != nil {
 		return p.res, err
 	}
+	p.noteKubeletShutdown()
 	if !p.live() {
 		return p.res, nil
 	}
@@ -241,13 +252,26 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	case o.Now:
 		return p.res, p.switchToTmpfs(ctx)
 	default:
-		p.res.Next = []string{"reboot (kubelet's ExecStop takes the last backup; at boot the tmpfs is mounted and restore fills it),",
+		p.res.Next = []string{"reboot (after kubelet stops, its ExecStopPost stops etcd and backs up its data dir; at boot the tmpfs is mounted and restore fills it),",
 			"or switch now with `etcd-ramdisk install --now`, which runs:",
 			"systemctl stop kubelet",
 			"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
+			join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
 			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet"}
 	}
 	return p.res, nil
+}
+
+// noteKubeletShutdown says who stops etcd at shutdown: with kubelet's graceful
+// node shutdown on, kubelet does, before any unit stops.
+func (p *plan) noteKubeletShutdown() {
+	ks, err := kubelet.ReadShutdown(p.host(kubelet.DefaultConfigPath))
+	switch {
+	case err != nil:
+		p.res.add(Step{Kind: StepNote, Text: "kubelet's graceful node shutdown unknown: " + err.Error()})
+	case ks.Found:
+		p.res.add(Step{Kind: StepNote, Text: "kubelet: " + ks.String()})
+	}
 }
 
 func (p *plan) installFiles(ctx context.Context) error {
@@ -267,14 +291,17 @@ func (p *plan) installFiles(ctx context.Context) error {
 	return nil
 }
 
-// switchToTmpfs moves the running etcd onto the tmpfs. kubelet's ExecStop (the
-// new drop-in) takes the last backup while etcd still runs; restore then fills
-// the fresh tmpfs from it.
+// switchToTmpfs moves the running etcd onto the tmpfs. With kubelet stopped
+// nothing restarts etcd; once etcd has exited its data dir holds every write it
+// acknowledged, and a copy of it is what restore puts on the fresh tmpfs.
 func (p *plan) switchToTmpfs(ctx context.Context) error {
 	if err := p.run(ctx, "systemctl", "stop", "kubelet"); err != nil {
 		return err
 	}
 	if err := p.stopEtcd(ctx); err != nil {
+		return err
+	}
+	if err := p.backup(ctx, store.ReasonInstall, backup.FromDataDir); err != nil {
 		return err
 	}
 	if err := p.run(ctx, "mount", p.data.DataDir); err != nil {
@@ -308,7 +335,7 @@ func (d Deps) withDefaults() Deps {
 		d.Run = ExecRunner(os.Stderr, os.Stderr)
 	}
 	if d.Backup == nil {
-		d.Backup = func(context.Context, string) (string, error) { return "", errors.New("no backup function configured") }
+		d.Backup = func(context.Context, string, string) (string, error) { return "", errors.New("no backup function configured") }
 	}
 	if d.StopEtcd == nil {
 		d.StopEtcd = func(context.Context) error { return errors.New("no way to stop etcd configured") }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -39,7 +40,10 @@ func (f *fakeNode) call(c string) error {
 
 func (f *fakeNode) deps() Deps {
 	return Deps{
-		Backup: func(_ context.Context, reason string) (string, error) {
+		Backup: func(_ context.Context, reason, from string) (string, error) {
+			if from == backup.FromDataDir {
+				reason += " from data-dir"
+			}
 			return "snapshot fake verified", f.call("backup " + reason)
 		},
 		StopEtcd: func(context.Context) error { return f.call("stop etcd") },
@@ -364,7 +368,7 @@ func TestInstallLive(t *testing.T) {
 		next    bool
 	}{
 		{"reboot later", false, false, []string{"backup install", "systemctl daemon-reload"}, true},
-		{"now", true, false, []string{"backup install", "systemctl daemon-reload", "systemctl stop kubelet", "stop etcd", "mount /var/lib/etcd", "etcd-ramdisk restore", "systemctl start kubelet"}, false},
+		{"now", true, false, []string{"backup install", "systemctl daemon-reload", "systemctl stop kubelet", "stop etcd", "backup install from data-dir", "mount /var/lib/etcd", "etcd-ramdisk restore", "systemctl start kubelet"}, false},
 		{"now, already on tmpfs", true, true, []string{"backup install", "systemctl daemon-reload"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -432,7 +436,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		"would create " + filepath.Join(root, installed[2]) + ":\n" + string(golden) + "---\n",
 		"would create " + filepath.Join(root, installed[0]) + ":\n",
 		"would update " + filepath.Join(root, installed[1]) + ":\n" + fstabBefore + "\n" + fstabMarker + "\ntmpfs /var/lib/etcd tmpfs",
-		"would run: systemctl daemon-reload\nwould run: systemctl stop kubelet\nwould stop the etcd container through containerd\nwould run: mount /var/lib/etcd\nwould run: /usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io restore\nwould run: systemctl start kubelet\n",
+		"would run: systemctl daemon-reload\nwould run: systemctl stop kubelet\nwould stop the etcd container through containerd\nwould copy the stopped etcd's data dir into a verified snapshot (reason install): it holds every write etcd acknowledged\nwould run: mount /var/lib/etcd\nwould run: /usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io restore\nwould run: systemctl start kubelet\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
@@ -453,7 +457,7 @@ func TestUninstallLive(t *testing.T) {
 	if _, err := Uninstall(context.Background(), node.deps(), o); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"backup manual", "systemctl stop kubelet", "stop etcd", "umount /var/lib/etcd", "etcd-ramdisk restore", "systemctl daemon-reload", "systemctl start kubelet"}
+	want := []string{"backup manual", "systemctl stop kubelet", "stop etcd", "backup manual from data-dir", "umount /var/lib/etcd", "etcd-ramdisk restore", "systemctl daemon-reload", "systemctl start kubelet"}
 	if !slices.Equal(node.calls, want) {
 		t.Errorf("calls %v, want %v", node.calls, want)
 	}

@@ -3,7 +3,6 @@ package install
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
@@ -74,47 +72,18 @@ func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o bac
 	return fmt.Sprintf("snapshot %s revision %d verified", snap.Meta.ID, snap.Meta.Etcd.Revision), nil
 }
 
-// StopEtcd stops the running etcd container with SIGTERM, then SIGKILL after
-// grace. kubelet must be stopped already, or it would start etcd again. No
-// running etcd is not an error.
+// StopEtcd stops the running etcd container (SIGTERM, SIGKILL after grace).
+// kubelet must be stopped already, or it would start etcd again. No running
+// etcd is not an error.
 func StopEtcd(ctx context.Context, rt *erdrt.Runtime, m *manifest.Etcd, grace time.Duration, log *slog.Logger) error {
-	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
-	if errors.Is(err, erdrt.ErrEtcdNotRunning) {
-		log.Info("etcd is not running")
-		return nil
-	}
+	ec, sig, err := rt.StopEtcd(ctx, m.Namespace, m.Image, grace)
 	if err != nil {
 		return err
 	}
-	task, err := ec.Container.Task(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("container %s: task: %w", ec.ID, err)
-	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return fmt.Errorf("container %s: wait: %w", ec.ID, err)
-	}
-	if err := task.Kill(ctx, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("container %s: SIGTERM: %w", ec.ID, err)
-	}
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-exited:
-		log.Info("stopped etcd", "container", ec.ID)
+	if ec == nil {
+		log.Info("etcd is not running")
 		return nil
-	case <-timer.C:
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	log.Warn("etcd ignored SIGTERM; killing it", "container", ec.ID, "after", grace)
-	if err := task.Kill(ctx, syscall.SIGKILL); err != nil {
-		return fmt.Errorf("container %s: SIGKILL: %w", ec.ID, err)
-	}
-	select {
-	case <-exited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	log.Info("stopped etcd", "container", ec.ID, "signal", sig)
+	return nil
 }

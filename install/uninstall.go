@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -75,15 +76,19 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 
 // switchToDisk puts etcd's data back on the disk under the tmpfs. What lies
 // there is the data from before install: it is moved aside, or restore would
-// see member/, do nothing, and etcd would start from that stale state.
+// see member/, do nothing, and etcd would start from that stale state. The
+// snapshot restored is a copy of the stopped etcd's data dir, so no write is lost.
 func (p *plan) switchToDisk(ctx context.Context) error {
-	if err := p.backup(ctx, store.ReasonManual); err != nil {
+	if err := p.backup(ctx, store.ReasonManual, backup.FromAuto); err != nil {
 		return err
 	}
 	if err := p.run(ctx, "systemctl", "stop", "kubelet"); err != nil {
 		return err
 	}
 	if err := p.stopEtcd(ctx); err != nil {
+		return err
+	}
+	if err := p.backup(ctx, store.ReasonManual, backup.FromDataDir); err != nil {
 		return err
 	}
 	if err := p.run(ctx, "umount", p.data.DataDir); err != nil {

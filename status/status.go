@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
 // DefaultMaxBackupAge is how old the newest good backup may be before status
@@ -38,6 +40,7 @@ type Report struct {
 	Image          *ImageInfo `json:"image,omitempty"` // of the newest good snapshot
 	Lock           Lock       `json:"lock"`
 	Install        Install    `json:"install"`
+	Shutdown       Shutdown   `json:"shutdown"`
 	Warnings       []string   `json:"warnings"`
 	NeedsAttention bool       `json:"needsAttention"`
 }
@@ -67,6 +70,7 @@ type Backups struct {
 	Good     int           `json:"good"`
 	Suspect  int           `json:"suspect"`
 	Problems []string      `json:"problems"` // what store.List found wrong
+	Clock    Clock         `json:"clock"`    // what the snapshots' times say about the clock
 	Error    string        `json:"error,omitempty"`
 }
 
@@ -78,6 +82,7 @@ type SnapshotInfo struct {
 	age        time.Duration // unrounded, for the age check
 	Revision   int64         `json:"revision"`
 	Reason     string        `json:"reason"`
+	ClockWrong bool          `json:"clockWrong,omitempty"` // its time is implausible, so AgeSeconds means nothing
 }
 
 // ImageInfo says whether the image recorded with the newest good snapshot is
@@ -138,7 +143,7 @@ func (o *Options) defaults() {
 		o.Statfs = statfs
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.Now
 	}
 }
 
@@ -171,7 +176,8 @@ func Gather(ctx context.Context, o Options) (*Report, error) {
 		r.Image = checkImage(ctx, st, newest, o.Images)
 	}
 	r.Install = checkInstall(o.Root, r.DataDir.Path)
-	r.Warnings = warnings(r, o.MaxBackupAge)
+	r.Shutdown = checkShutdown(st, o.Root, store.BootID())
+	r.Warnings = append(warnings(r, o.MaxBackupAge), shutdownWarnings(r.Shutdown)...)
 	r.NeedsAttention = len(r.Warnings) > 0
 	return r, nil
 }
@@ -208,6 +214,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	line("lock", "%s", r.Lock.text())
 	in := &r.Install
 	line("install", "kubelet drop-in %s, cron %s, fstab %s", yesNo(in.DropIn), yesNo(in.Cron), yesNo(in.Fstab))
+	if r.Shutdown.Last != nil {
+		line("shutdown", "%s", r.Shutdown.text())
+	}
+	if r.Shutdown.Kubelet != "" {
+		line("kubelet", "%s", r.Shutdown.Kubelet)
+	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(&b, "WARN %s\n", warn)
 	}
@@ -238,6 +250,8 @@ func (d *DataDir) dbText() string {
 func (b *Backups) lastText() string {
 	s := b.LastGood
 	switch {
+	case s != nil && s.ClockWrong:
+		return fmt.Sprintf("%s dated %s (the clock looks wrong: age unknown), revision %d, %s", s.ID, s.Time.UTC().Format("2006-01-02 15:04:05Z"), s.Revision, s.Reason)
 	case s != nil:
 		return fmt.Sprintf("%s at %s (%s ago), revision %d, %s", s.ID, s.Time.UTC().Format("2006-01-02 15:04:05Z"), time.Duration(s.AgeSeconds)*time.Second, s.Revision, s.Reason)
 	case b.Error != "":

@@ -85,7 +85,26 @@ type Metadata struct {
 	Compression   string     `json:"compression"`
 	Member        Member     `json:"member"`
 	Suspect       string     `json:"suspect,omitempty"`
+	// Source says where the database came from: SourceEtcd (empty in stores
+	// written before it existed) or SourceDataDir.
+	Source string `json:"source,omitempty"`
+	// BootID is the kernel's boot id when the snapshot was taken: it tells a
+	// shutdown backup of the previous boot from one of this boot.
+	BootID string `json:"bootId,omitempty"`
 }
+
+// Where a snapshot's database came from.
+const (
+	// SourceEtcd: `etcdctl snapshot save` from the running etcd (a hot snapshot,
+	// with etcd's sha256 trailer).
+	SourceEtcd = "etcd"
+	// SourceDataDir: member/snap/db copied from the data dir of an etcd that had
+	// exited (a cold snapshot, no trailer: restore needs --skip-hash-check).
+	SourceDataDir = "data-dir"
+)
+
+// FromDataDir reports whether the snapshot is a cold copy of a data dir.
+func (m *Metadata) FromDataDir() bool { return m.Source == SourceDataDir }
 
 // NewID returns the snapshot id for a snapshot taken at t at the given etcd
 // revision, e.g. 20261125T144530Z-r123. Store.Write adds -2, -3, … when the id
@@ -168,6 +187,9 @@ func (m *Metadata) validateInput() error {
 	}
 	if m.Image.Digest != "" && !ValidDigest(m.Image.Digest) {
 		errs = append(errs, fmt.Errorf("image digest %q is not sha256:<64 hex>", m.Image.Digest))
+	}
+	if m.Source != "" && m.Source != SourceEtcd && m.Source != SourceDataDir {
+		errs = append(errs, fmt.Errorf("source %q is not %q or %q", m.Source, SourceEtcd, SourceDataDir))
 	}
 	if m.Etcd.Revision <= 0 {
 		errs = append(errs, fmt.Errorf("etcd revision %d is not positive", m.Etcd.Revision))

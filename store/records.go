@@ -22,6 +22,11 @@ type RestoreRecord struct {
 	Revision   int64     `json:"revision"`
 	Image      string    `json:"image"`
 	Seq        uint64    `json:"seq,omitempty"` // place in the store's history (see After); 0 in records written before it existed
+	// BootID is the boot the restore ran in.
+	BootID string `json:"bootId,omitempty"`
+	// Stale, when set, says why the restored snapshot may be older than the
+	// last state etcd had (the last shutdown backup failed or never ran).
+	Stale string `json:"stale,omitempty"`
 }
 
 func (r *RestoreRecord) validate() error {

@@ -49,9 +49,12 @@ func TestDropIn(t *testing.T) {
 		"Requires":          "containerd.service",
 		"RequiresMountsFor": "/var/lib/etcd /var/lib/etcd-ramdisk",
 		"ExecStartPre":      erd + "restore", // no "-": a failed restore must keep kubelet from starting an empty etcd
-		"ExecStop":          erd + "backup --reason shutdown",
-		"TimeoutStartSec":   "15min",
-		"TimeoutStopSec":    "15min",
+		// After kubelet has exited, not ExecStop: nothing may restart etcd
+		// once the shutdown backup has stopped it.
+		"ExecStopPost":    erd + "backup --reason shutdown",
+		"ExecStop":        "",
+		"TimeoutStartSec": "15min",
+		"TimeoutStopSec":  "15min",
 	} {
 		if directives[k] != want {
 			t.Errorf("%s=%q, want %q", k, directives[k], want)

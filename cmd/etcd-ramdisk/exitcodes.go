@@ -24,6 +24,7 @@ const (
 	exitSuspect     = 9  // backup: revision went backwards; snapshot kept aside as suspect
 	exitNeedsAction = 10 // status: something needs attention
 	exitNoRoom      = 11 // restore: the data dir's tmpfs (or memory) is too small
+	exitInUse       = 12 // backup --from data-dir: a process still has etcd's data dir open
 )
 
 var exitTable = []struct {
@@ -42,6 +43,7 @@ var exitTable = []struct {
 	{exitSuspect, "backup: revision went backwards; snapshot kept aside as suspect"},
 	{exitNeedsAction, "status: something needs attention"},
 	{exitNoRoom, "restore: the tmpfs or memory is too small for the snapshot; nothing written"},
+	{exitInUse, "backup from the data dir: a process (etcd) still has it open; nothing copied"},
 }
 
 func exitCodeHelp() string {
@@ -79,6 +81,8 @@ func exitCode(err error) int {
 		return exitNoSnapshot
 	case errors.Is(err, backup.ErrNoRoom):
 		return exitNoRoom
+	case errors.Is(err, backup.ErrDataDirInUse):
+		return exitInUse
 	case errors.Is(err, backup.ErrSuspect):
 		return exitSuspect
 	case errors.Is(err, backup.ErrVerify):

@@ -71,7 +71,7 @@ func installDeps(c *cli.Context) install.Deps {
 	log := logger(c.Bool("debug"))
 	return install.Deps{
 		Run: install.ExecRunner(c.App.Writer, os.Stderr),
-		Backup: func(ctx context.Context, reason string) (string, error) {
+		Backup: func(ctx context.Context, reason, from string) (string, error) {
 			st, err := openStore(c)
 			if err != nil {
 				return "", err
@@ -82,7 +82,7 @@ func installDeps(c *cli.Context) install.Deps {
 			}
 			defer rt.Close()
 			return install.TakeVerified(ctx, rt, st, backup.Options{
-				Manifest: c.String("manifest"), Reason: reason, Method: backup.MethodAuto,
+				Manifest: c.String("manifest"), Reason: reason, Method: backup.MethodAuto, From: from,
 				LockTimeout: c.Duration("lock-timeout"), Policy: store.DefaultPolicy(), Logger: log,
 			})
 		},

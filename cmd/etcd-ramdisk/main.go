@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/urfave/cli/v2"
 )
 
@@ -35,6 +37,7 @@ func newApp() *cli.App {
 		HideHelpCommand:       true,
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\nEXIT CODES:\n" + exitCodeHelp(),
 		ExitErrHandler:        func(*cli.Context, error) {},
+		Before:                checkTestClock,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
@@ -55,6 +58,18 @@ func newApp() *cli.App {
 		c.OnUsageError = app.OnUsageError
 	}
 	return app
+}
+
+// checkTestClock refuses a malformed test clock override and says so in the
+// log whenever one is in effect, so that one left set on a node is seen.
+func checkTestClock(c *cli.Context) error {
+	if err := clock.Check(); err != nil {
+		return usageError{err}
+	}
+	if clock.Overridden() {
+		logger(false).Warn("test clock override in effect: never set it on a real node", "env", clock.EnvVar, "now", clock.Now().UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 var version = "dev"

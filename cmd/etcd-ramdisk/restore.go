@@ -56,5 +56,8 @@ func runRestore(c *cli.Context) (err error) {
 	for _, s := range res.Skipped {
 		fmt.Fprintf(c.App.Writer, "skipped %s\n", s)
 	}
+	if res.Stale != "" {
+		fmt.Fprintf(c.App.Writer, "WARNING: %s\n", res.Stale)
+	}
 	return nil
 }
