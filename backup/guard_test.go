@@ -30,20 +30,28 @@ func putSnapshot(t *testing.T, st *store.Store, at time.Time, rev int64, kind st
 
 func TestResetGuard(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	epoch := time.Unix(0, 0).UTC()
+	restoredOlder := &store.RestoreRecord{Time: t0.Add(time.Hour), SnapshotID: "20261125T100000Z-r80", Revision: 80}
 	tests := []struct {
 		name    string
 		record  *store.RestoreRecord
+		between bool      // the record is written between the two snapshots, not after both
+		newest  time.Time // the second snapshot's time (t0 when zero)
 		rev     int64
 		accept  bool
 		suspect bool
 	}{
-		{"higher revision", nil, 150, false, false},
-		{"equal revision", nil, 100, false, false},
-		{"lower revision: reset", nil, 5, false, true},
-		{"lower revision accepted", nil, 5, true, false},
-		{"restored from an older snapshot since", &store.RestoreRecord{Time: t0.Add(time.Hour), SnapshotID: "20261125T100000Z-r80", Revision: 80}, 90, false, false},
-		{"below even the restored one", &store.RestoreRecord{Time: t0.Add(time.Hour), SnapshotID: "20261125T100000Z-r80", Revision: 80}, 10, false, true},
-		{"restore record older than the newest snapshot", &store.RestoreRecord{Time: t0.Add(-time.Hour), SnapshotID: "20261125T100000Z-r80", Revision: 80}, 90, false, true},
+		{name: "higher revision", rev: 150},
+		{name: "equal revision", rev: 100},
+		{name: "lower revision: reset", rev: 5, suspect: true},
+		{name: "lower revision accepted", rev: 5, accept: true},
+		{name: "restored from an older snapshot since", record: restoredOlder, rev: 90},
+		{name: "below even the restored one", record: restoredOlder, rev: 10, suspect: true},
+		{name: "restore record older than the newest snapshot", record: restoredOlder, between: true, rev: 90, suspect: true},
+		// The store's order decides, not the times.
+		{name: "restored with the clock set back: still after the newest", record: &store.RestoreRecord{Time: epoch, SnapshotID: "20261125T100000Z-r80", Revision: 80}, rev: 90},
+		{name: "newest taken with the clock set back, after the restore", record: restoredOlder, between: true, newest: epoch, rev: 90, suspect: true},
+		{name: "newest taken with the clock set back is the baseline", newest: epoch, rev: 70, suspect: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,12 +59,24 @@ func TestResetGuard(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			putSnapshot(t, st, t0.Add(-time.Hour), 60, store.Good)
-			putSnapshot(t, st, t0, 100, store.Good)
-			if tt.record != nil {
-				if err := st.WriteRestoreRecord(*tt.record); err != nil {
-					t.Fatal(err)
+			writeRecord := func() {
+				if tt.record != nil {
+					if err := st.WriteRestoreRecord(*tt.record); err != nil {
+						t.Fatal(err)
+					}
 				}
+			}
+			putSnapshot(t, st, t0.Add(-time.Hour), 60, store.Good)
+			if tt.between {
+				writeRecord()
+			}
+			newest := tt.newest
+			if newest.IsZero() {
+				newest = t0
+			}
+			putSnapshot(t, st, newest, 100, store.Good)
+			if !tt.between {
+				writeRecord()
 			}
 			why := resetGuard(st, tt.rev, tt.accept)
 			if (why != "") != tt.suspect {
@@ -85,5 +105,29 @@ func TestUnchanged(t *testing.T) {
 	putSnapshot(t, st, time.Now(), 3, store.Suspect)
 	if skip, err := unchanged(st, 3, log); !skip || err == nil {
 		t.Fatalf("still at the suspect revision: skip=%v err=%v; want a skip that still fails", skip, err)
+	}
+}
+
+// Skip-unchanged follows the store's order: the last snapshot written, even
+// when the clock was set back for it.
+func TestUnchangedClockSetBack(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	putSnapshot(t, st, time.Now(), 7, store.Good)
+	putSnapshot(t, st, time.Unix(0, 0), 9, store.Good)
+	if skip, err := unchanged(st, 9, log); !skip || err != nil {
+		t.Fatalf("at the revision of the newest (dated 1970): skip=%v err=%v", skip, err)
+	}
+	if skip, _ := unchanged(st, 7, log); skip {
+		t.Fatal("skipped at the revision of an older snapshot dated later")
+	}
+	// A suspect snapshot answered by an accepted reset no longer fails.
+	putSnapshot(t, st, time.Now(), 3, store.Suspect)
+	putSnapshot(t, st, time.Unix(0, 0), 4, store.Good)
+	if skip, err := unchanged(st, 3, log); skip || err != nil {
+		t.Fatalf("at the revision of a suspect older than the newest good: skip=%v err=%v", skip, err)
 	}
 }

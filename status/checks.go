@@ -202,11 +202,14 @@ func checkBackups(b *Backups, dir string, now time.Time) (*store.Store, *store.S
 	for _, p := range append(problems, sp...) {
 		b.Problems = append(b.Problems, p.Error())
 	}
+	var newestWrong bool
+	b.Clock, newestWrong = checkClock(now, good, suspect)
 	if len(good) == 0 {
 		return st, nil
 	}
+	// good[0] is the newest in the store's order, whatever its time says.
 	m := good[0].Meta
-	b.LastGood = &SnapshotInfo{ID: m.ID, Time: m.Time, AgeSeconds: int64(now.Sub(m.Time).Seconds()), age: now.Sub(m.Time), Revision: m.Etcd.Revision, Reason: m.Reason}
+	b.LastGood = &SnapshotInfo{ID: m.ID, Time: m.Time, AgeSeconds: int64(now.Sub(m.Time).Seconds()), age: now.Sub(m.Time), Revision: m.Etcd.Revision, Reason: m.Reason, ClockWrong: newestWrong}
 	return st, &good[0]
 }
 
@@ -313,11 +316,12 @@ func warnings(r *Report, maxAge time.Duration) []string {
 		add("no good backup: %s", b.Error)
 	case last == nil:
 		add("no good backup in %s: run `etcd-ramdisk backup`", b.Dir)
-	case last.age > maxAge:
+	case last.age > maxAge && !last.ClockWrong: // a wrong time is the clock warning's, below
 		add("newest good backup %s is %s old (limit %s): is cron running `etcd-ramdisk backup`?", last.ID, time.Duration(last.AgeSeconds)*time.Second, maxAge)
 	case b.Error != "":
 		add("backup dir: %s", b.Error)
 	}
+	w = append(w, clockWarnings(b)...)
 	d := &r.DataDir
 	switch {
 	case d.Error != "":

@@ -218,6 +218,11 @@ func TestWarnings(t *testing.T) {
 		{"suspect snapshot", func(f *fixture) { f.suspect = true }, "1 suspect snapshot(s)"},
 		{"store problem", func(f *fixture) { f.stray = true }, "1 problem(s) in the backup dir"},
 		{"no cron, no fstab", func(f *fixture) { f.cron, f.fstab = false, false }, ""},
+		// Clocks: ages are newest first in the store's order; negative is the future.
+		{"clock set back for the newest", func(f *fixture) { f.backupAges = []time.Duration{now.Sub(time.Unix(0, 0)), 25 * time.Minute} }, "before the older"},
+		{"clock behind now", func(f *fixture) { f.backupAges = []time.Duration{-8760 * time.Hour, -8759 * time.Hour} }, "after this machine's time"},
+		{"an older snapshot dated next year", func(f *fixture) { f.backupAges = []time.Duration{10 * time.Minute, -8760 * time.Hour} }, "after this machine's time"},
+		{"a minute ahead is within the slack", func(f *fixture) { f.backupAges = []time.Duration{-time.Minute, 10 * time.Minute} }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -424,6 +429,33 @@ func TestWriteText(t *testing.T) {
 	for _, want := range []string{"(10m0s ago)", "revision 100", "2 good, 1 suspect, 0 problems", "containerd present, archived yes", "lock:        free", "size 1.0G, used 100.0M (10%)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("screen lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// With the newest snapshot's time wrong, status shows no age for it, flags it
+// in --json, and the age check does not fire on a meaningless age.
+func TestClockWrongLastBackup(t *testing.T) {
+	f := healthy()
+	f.backupAges = []time.Duration{now.Sub(time.Unix(0, 0)), 25 * time.Minute}
+	r := gather(t, f.build(t))
+	last := r.Backups.LastGood
+	if last == nil || !last.ClockWrong || last.Revision != 100 {
+		t.Fatalf("last good = %+v, want the newest written (revision 100) flagged clockWrong", last)
+	}
+	if c := r.Backups.Clock; c.NewestDatedBefore == nil || c.NewestDatedBefore.ID != "20261125T143500Z-r99" || !c.Now.Equal(now) {
+		t.Fatalf("clock = %+v, want the newest dated before 20261125T143500Z-r99", c)
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "19700101T000000Z-r100 dated 1970-01-01 00:00:00Z (the clock looks wrong: age unknown)") {
+		t.Errorf("last backup line:\n%s", b.String())
+	}
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "old (limit") {
+			t.Errorf("age warning on a snapshot whose time is wrong: %s", w)
 		}
 	}
 }
