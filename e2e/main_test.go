@@ -88,6 +88,12 @@ func newNode(t *testing.T, o testbed.NodeOptions) *node {
 			if log, err := os.ReadFile(b.Containerd.LogPath()); err == nil && len(log) > 0 {
 				t.Logf("containerd log (tail):\n%s", tail(string(log), 3000))
 			}
+			logs, _ := filepath.Glob(filepath.Join(b.Kubelet().LogDir, "*", "etcd", "*.log"))
+			for _, l := range logs {
+				if log, err := os.ReadFile(l); err == nil {
+					t.Logf("etcd log %s (tail):\n%s", l, tail(string(log), 3000))
+				}
+			}
 		}
 		if err := b.Down(context.Background()); err != nil {
 			t.Errorf("tear down bed: %v", err)

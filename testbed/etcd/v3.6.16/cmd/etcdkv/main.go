@@ -7,6 +7,10 @@
 //	etcdkv [flags] put-many PREFIX N       keys PREFIX0000000..PREFIX(N-1), value "v-<i>"
 //	etcdkv [flags] check-many PREFIX N     "ok N", or the first missing/wrong keys and exit 1
 //	etcdkv [flags] count PREFIX            number of keys with that prefix
+//	etcdkv [flags] ack-writes PREFIX MAX   put PREFIX0000000, PREFIX0000001, … one at a time, each
+//	                                       only after etcd acknowledged the one before, until a put
+//	                                       fails, MAX were written or SIGTERM; prints "acked N" (keys
+//	                                       0..N-1 were acknowledged) and the error that ended it
 //	etcdkv [flags] fill PREFIX BYTES       ~BYTES of 1 KiB values (half random, half repeated)
 //	etcdkv [flags] status                  JSON: revision, dbSize, version, ...
 //	etcdkv [flags] load [--duration D] [--rate R]
@@ -30,8 +34,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -63,7 +69,7 @@ func main() {
 func usage() int {
 	fmt.Fprintln(os.Stderr, `usage: etcdkv [--endpoint URL] [--cacert F --cert F --key F] [--timeout D] COMMAND ARGS
 commands:
-  put KEY VALUE | get KEY | put-many PREFIX N | check-many PREFIX N | count PREFIX
+  put KEY VALUE | get KEY | put-many PREFIX N | check-many PREFIX N | count PREFIX | ack-writes PREFIX MAX
   fill PREFIX BYTES | status | load [--duration D] [--rate R]`)
 	return 2
 }
@@ -110,7 +116,7 @@ func run(args []string) int {
 		return usage()
 	}
 	cmd, pos := pos[0], pos[1:]
-	nargs := map[string]int{"put": 2, "get": 1, "put-many": 2, "check-many": 2, "count": 1, "fill": 2, "status": 0, "load": 0}
+	nargs := map[string]int{"put": 2, "get": 1, "put-many": 2, "check-many": 2, "ack-writes": 2, "count": 1, "fill": 2, "status": 0, "load": 0}
 	n, ok := nargs[cmd]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "etcdkv: unknown command %q\n", cmd)
@@ -133,7 +139,7 @@ func run(args []string) int {
 		err = k.put(pos[0], pos[1])
 	case "get":
 		err = k.get(pos[0])
-	case "put-many", "check-many":
+	case "put-many", "check-many", "ack-writes":
 		var cnt int
 		cnt, err = strconv.Atoi(pos[1])
 		if err != nil || cnt < 0 || cnt > manyMax {
@@ -142,6 +148,8 @@ func run(args []string) int {
 		}
 		if cmd == "put-many" {
 			err = k.putMany(pos[0], cnt)
+		} else if cmd == "ack-writes" {
+			err = k.ackWrites(pos[0], cnt)
 		} else {
 			err = k.checkMany(pos[0], cnt)
 		}
@@ -240,6 +248,30 @@ func (k *kv) putMany(prefix string, n int) error {
 			ops = ops[:0]
 		}
 	}
+	return nil
+}
+
+// ackWrites writes keys one at a time; a key is written only after the one
+// before was acknowledged, so "acked N" means exactly keys 0..N-1 are durable
+// as far as etcd told its client.
+func (k *kv) ackWrites(prefix string, max int) error {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	acked, why := 0, "reached MAX"
+loop:
+	for ; acked < max; acked++ {
+		select {
+		case sig := <-stop:
+			why = "stopped by " + sig.String()
+			break loop
+		default:
+		}
+		if err := k.put(manyKey(prefix, acked), manyVal(acked)); err != nil {
+			why = err.Error()
+			break loop
+		}
+	}
+	fmt.Printf("acked %d\nended: %s\n", acked, why)
 	return nil
 }
 
