@@ -54,7 +54,7 @@ func staleness(st *store.Store, snap *store.Snapshot, skipped []string, bootID s
 	case !rec.OK && rec.SystemShutdown:
 		return fmt.Sprintf("the last shutdown backup failed at %s (%s): snapshot %s is restored, %s older than that shutdown; writes in between are lost", rec.Time.Format(time.RFC3339), rec.Error, snap.Meta.ID, age(rec.Time))
 	case !rec.SystemShutdown:
-		return fmt.Sprintf("the node went down without a shutdown backup (a power cut or crash; the last backup at kubelet's stop was at %s): snapshot %s from %s is restored and writes after it are lost", rec.Time.Format(time.RFC3339), snap.Meta.ID, snap.Meta.Time.Format(time.RFC3339))
+		return fmt.Sprintf("no shutdown backup at the last shutdown: the node lost power or crashed (the last backup at a kubelet stop was at %s); snapshot %s from %s is restored and writes after it are lost", rec.Time.Format(time.RFC3339), snap.Meta.ID, snap.Meta.Time.Format(time.RFC3339))
 	case rec.SnapshotID == snap.Meta.ID:
 		return ""
 	case len(skipped) > 0:

@@ -32,7 +32,7 @@ func TestStaleness(t *testing.T) {
 		}, want: "the last shutdown backup failed at 2026-12-01T10:10:00Z (etcd is not running)"},
 		{name: "power cut after a kubelet restart's backup", boot: "b2", record: func(st *store.Store, newest string) {
 			mustRecord(t, st, store.ShutdownRecord{Time: t0, BootID: "b1", OK: true, SnapshotID: newest})
-		}, want: "went down without a shutdown backup"},
+		}, want: "no shutdown backup at the last shutdown: the node lost power or crashed"},
 		{name: "power cut a boot later", boot: "b3", record: func(st *store.Store, _ string) {
 			mustRecord(t, st, store.ShutdownRecord{Time: t0.Add(-time.Hour), BootID: "b1", OK: true, SystemShutdown: true, SnapshotID: "20261201T090000Z-r50"})
 		}, want: "the node lost power or crashed"},
