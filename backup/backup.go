@@ -27,18 +27,18 @@ var ErrVerify = errors.New("verification failed")
 
 // Options for one backup.
 type Options struct {
-	Manifest    string
-	Reason      string
-	Method      string // MethodAuto, MethodExec or MethodSidecar
-	From        string // FromAuto, FromEtcd or FromDataDir
-	StopEtcd    bool   // stop the running etcd first, then copy its data dir (the system is shutting down)
+	Manifest string
+	Reason   string
+	Method   string // MethodAuto, MethodExec or MethodSidecar
+	From     string // FromAuto, FromEtcd or FromDataDir
+	StopEtcd bool   // stop the running etcd first, then copy its data dir (the system is shutting down)
 	// SystemShutdown says the system is going down (not a kubelet restart):
 	// recorded, so the next boot knows this backup holds etcd's last state.
 	SystemShutdown bool
-	AcceptReset bool   // take a lower revision as the new baseline (a deliberate reset)
-	LockTimeout time.Duration
-	Policy      store.Policy
-	Logger      *slog.Logger
+	AcceptReset    bool // take a lower revision as the new baseline (a deliberate reset)
+	LockTimeout    time.Duration
+	Policy         store.Policy
+	Logger         *slog.Logger
 }
 
 // Where a backup reads etcd's state from.

@@ -335,7 +335,9 @@ func (d Deps) withDefaults() Deps {
 		d.Run = ExecRunner(os.Stderr, os.Stderr)
 	}
 	if d.Backup == nil {
-		d.Backup = func(context.Context, string, string) (string, error) { return "", errors.New("no backup function configured") }
+		d.Backup = func(context.Context, string, string) (string, error) {
+			return "", errors.New("no backup function configured")
+		}
 	}
 	if d.StopEtcd == nil {
 		d.StopEtcd = func(context.Context) error { return errors.New("no way to stop etcd configured") }
