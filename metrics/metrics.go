@@ -42,6 +42,8 @@ const (
 	SnapshotSkipped     = "snapshot_skipped"
 	RestoredRevision    = "restored_revision"
 	RestoredAge         = "restored_snapshot_age_seconds"
+	ShutdownBackupOK    = "shutdown_backup_ok"
+	RestoredStale       = "restored_stale"
 )
 
 type family struct {
@@ -62,6 +64,8 @@ var families = []family{
 	{SnapshotSkipped, "1 when the last backup wrote nothing because the revision was unchanged.", false},
 	{RestoredRevision, "etcd revision of the snapshot last restored.", false},
 	{RestoredAge, "Age of the snapshot last restored, at restore time, in seconds.", false},
+	{ShutdownBackupOK, "1 when the last shutdown backup (kubelet's ExecStopPost) succeeded, 0 when it failed.", false},
+	{RestoredStale, "1 when the last restore may be older than etcd's last state (the shutdown backup before it failed or never ran).", false},
 }
 
 func known(name string) bool {
@@ -80,8 +84,11 @@ type Run struct {
 }
 
 // BackupRun describes a backup that started at start and just ended.
-func BackupRun(start time.Time, exitCode int, res *backup.Result) Run {
+func BackupRun(start time.Time, exitCode int, reason string, res *backup.Result) Run {
 	r := Run{Job: JobBackup, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
+	if reason == store.ReasonShutdown {
+		r.Values[ShutdownBackupOK] = boolValue(exitCode == 0)
+	}
 	switch {
 	case res == nil:
 	case res.Skipped:
@@ -103,10 +110,18 @@ func RestoreRun(start time.Time, exitCode int, res *backup.RestoreResult) Run {
 	r := Run{Job: JobRestore, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
 	if res != nil && res.Snapshot != nil {
 		m := res.Snapshot.Meta
+		r.Values[RestoredStale] = boolValue(res.Stale != "")
 		r.Values[RestoredRevision] = float64(m.Etcd.Revision)
 		r.Values[RestoredAge] = r.End.Sub(m.Time).Seconds()
 	}
 	return r
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // DefragRun describes a defrag that started at start and just ended.

@@ -35,7 +35,7 @@ func backupCommand() *cli.Command {
 func runBackup(c *cli.Context) (err error) {
 	start := time.Now()
 	var res *backup.Result
-	defer func() { writeMetrics(c, metrics.BackupRun(start, exitCode(err), res)) }()
+	defer func() { writeMetrics(c, metrics.BackupRun(start, exitCode(err), c.String("reason"), res)) }()
 	switch c.String("method") {
 	case backup.MethodAuto, backup.MethodExec, backup.MethodSidecar:
 	default:
