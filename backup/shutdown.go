@@ -38,6 +38,12 @@ func recordShutdown(st *store.Store, o Options, res *Result, err error, log *slo
 	}
 }
 
+// RecordShutdownFailure records a shutdown backup that failed before it could
+// start (containerd unreachable, manifest unreadable).
+func RecordShutdownFailure(st *store.Store, systemDown bool, err error, log *slog.Logger) {
+	recordShutdown(st, Options{Reason: store.ReasonShutdown, SystemShutdown: systemDown}, nil, err, log)
+}
+
 // staleness explains why the snapshot just restored may be older than the
 // last state etcd had, or returns "" when it is the last shutdown backup of an
 // earlier boot. skipped says newer snapshots were passed over as unusable.

@@ -52,6 +52,13 @@ func runBackup(c *cli.Context) (err error) {
 	}
 	st, rt, ctx, err := openJob(c)
 	if err != nil {
+		if c.String("reason") == store.ReasonShutdown {
+			// containerd gone or the manifest broken: the next boot must still
+			// learn that this shutdown backup failed.
+			if st, serr := store.Open(c.String("backup-dir")); serr == nil {
+				backup.RecordShutdownFailure(st, systemDown, err, logger(c.Bool("debug")))
+			}
+		}
 		return err
 	}
 	defer rt.Close()
