@@ -152,6 +152,7 @@ func coldOrNothing(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *m
 // hotBackup snapshots the running etcd with etcdctl inside its own image.
 func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, o Options, log *slog.Logger) (*Result, error) {
 	log.Info("found etcd", "container", ec.ID, "image", ec.Image.Reference, "digest", ec.Image.Digest, "backend", rt.Backend())
+	logPodUpdate(ec, m, log)
 	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
 	if err != nil {
 		return nil, err
@@ -182,6 +183,18 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 		res.Method, res.Source, res.etcd = tgt.method, store.SourceEtcd, ec
 	}
 	return res, err
+}
+
+// logPodUpdate says how etcd was told apart from an overlapping pod, and when
+// the etcd that runs is not the manifest's image: the image recorded is always
+// the one etcd runs, which its data is restored with.
+func logPodUpdate(ec *erdrt.EtcdContainer, m *manifest.Etcd, log *slog.Logger) {
+	if ec.Waited > 0 || len(ec.Others) > 0 {
+		log.Info("kubelet was replacing the etcd pod; chose the container from the manifest's image", "container", ec.ID, "waited", ec.Waited.Round(time.Millisecond), "passed_over", ec.Others)
+	}
+	if m.Image != "" && ec.Image.Reference != m.Image {
+		log.Warn("the running etcd's image is not the manifest's (kubelet has not replaced the pod yet?); recording the image etcd runs", "running", ec.Image.Reference, "manifest", m.Image)
+	}
 }
 
 func clientTLS(m *manifest.Etcd) (tlsArgs, error) {

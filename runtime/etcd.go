@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
@@ -20,14 +21,20 @@ const (
 	LabelContainerName = "io.kubernetes.container.name"
 	LabelPodNamespace  = "io.kubernetes.pod.namespace"
 	LabelPodName       = "io.kubernetes.pod.name"
+	LabelPodUID        = "io.kubernetes.pod.uid"
 )
 
 // EtcdContainer is the cluster's running etcd container.
 type EtcdContainer struct {
 	ID        string
 	PodName   string
+	PodUID    string
 	Container containerd.Container
 	Image     Image
+	// Set when kubelet was replacing the static pod: how long FindEtcd waited
+	// for it to settle, and the running containers it passed over.
+	Waited time.Duration
+	Others []string
 }
 
 // Image is an image as etcd-ramdisk records it: a readable reference and the
@@ -38,38 +45,110 @@ type Image struct {
 	image     images.Image
 }
 
-// FindEtcd returns the one running container labelled as container `name` in pod
+// FindEtcd returns the running container labelled as container `name` in pod
 // namespace podNamespace. preferredRef (the manifest's image) names the image
 // when it resolves to the same digest as the running container's.
+//
+// While kubelet replaces the static pod (an edit of the manifest, kubeadm
+// upgrade) two such containers run for a moment: FindEtcd then waits up to
+// PodUpdateWait for one from the manifest's image to remain, and after that
+// takes the newest from the manifest's image, or fails with ErrEtcdAmbiguous
+// rather than guess (see pickEtcd).
 func (r *Runtime) FindEtcd(ctx context.Context, podNamespace, name, preferredRef string) (*EtcdContainer, error) {
 	filter := fmt.Sprintf(`labels.%q==%q,labels.%q==%q`, LabelContainerName, name, LabelPodNamespace, podNamespace)
+	want := r.refDigest(ctx, preferredRef)
+	var overlapSince time.Time
+	for {
+		cands, ctrs, err := r.etcdCandidates(ctx, filter)
+		if err != nil {
+			return nil, err
+		}
+		if countRunning(cands) > 1 && overlapSince.IsZero() {
+			overlapSince = time.Now()
+		}
+		waiting := !overlapSince.IsZero() && time.Since(overlapSince) < r.PodUpdateWait
+		i, err := pickEtcd(cands, want, waiting)
+		switch {
+		case errors.Is(err, errWait):
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("wait for kubelet to finish replacing the etcd pod: %w", ctx.Err())
+			case <-time.After(podUpdatePoll):
+			}
+			continue
+		case errors.Is(err, ErrEtcdNotRunning):
+			return nil, fmt.Errorf("%w: no running container labelled %s=%s, %s=%s in namespace %s (%d stopped)%s", ErrEtcdNotRunning, LabelContainerName, name, LabelPodNamespace, podNamespace, r.Namespace, len(ctrs), waitedFor(overlapSince))
+		case err != nil:
+			manifestImage := preferredRef + " (" + string(want) + ")"
+			if want == "" {
+				manifestImage = preferredRef + ", which containerd does not have"
+			}
+			return nil, fmt.Errorf("etcd containers in pod namespace %s%s: %w %s; nothing was done (kubelet may still be replacing the static pod: run again once only one etcd container runs)", podNamespace, waitedFor(overlapSince), err, manifestImage)
+		}
+		return r.etcdContainer(ctx, cands, ctrs, i, preferredRef, overlapSince)
+	}
+}
+
+// waitedFor says how long FindEtcd waited for a pod update, for a message.
+func waitedFor(since time.Time) string {
+	if since.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(" after waiting %s for kubelet's static pod update to settle", time.Since(since).Round(time.Second))
+}
+
+// etcdCandidates lists the labelled containers with what pickEtcd needs.
+func (r *Runtime) etcdCandidates(ctx context.Context, filter string) ([]candidate, []containerd.Container, error) {
 	ctrs, err := r.Client.Containers(ctx, filter)
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, nil, fmt.Errorf("list containers: %w", err)
 	}
-	var running []containerd.Container
+	cands := make([]candidate, 0, len(ctrs))
+	kept := make([]containerd.Container, 0, len(ctrs))
 	for _, c := range ctrs {
-		if isRunning(ctx, c) {
-			running = append(running, c)
+		info, err := c.Info(ctx)
+		if err != nil {
+			continue // removed since the listing
 		}
+		cand := candidate{ID: c.ID(), PodName: info.Labels[LabelPodName], PodUID: info.Labels[LabelPodUID], Image: info.Image, Created: info.CreatedAt, Running: isRunning(ctx, c)}
+		if cand.Running {
+			if img, err := r.ResolveImage(ctx, info.Image, ""); err == nil {
+				cand.Digest = img.Digest
+			}
+		}
+		cands, kept = append(cands, cand), append(kept, c)
 	}
-	switch len(running) {
-	case 0:
-		return nil, fmt.Errorf("%w: no running container labelled %s=%s, %s=%s in namespace %s (%d stopped)", ErrEtcdNotRunning, LabelContainerName, name, LabelPodNamespace, podNamespace, r.Namespace, len(ctrs))
-	case 1:
-	default:
-		return nil, fmt.Errorf("%d running etcd containers in pod namespace %s; expected one on a single-node cluster", len(running), podNamespace)
-	}
-	c := running[0]
-	info, err := c.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", c.ID(), err)
-	}
+	return cands, kept, nil
+}
+
+func (r *Runtime) etcdContainer(ctx context.Context, cands []candidate, ctrs []containerd.Container, i int, preferredRef string, overlapSince time.Time) (*EtcdContainer, error) {
+	c, info := ctrs[i], cands[i]
 	img, err := r.ResolveImage(ctx, info.Image, preferredRef)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.ID(), err)
 	}
-	return &EtcdContainer{ID: c.ID(), PodName: info.Labels[LabelPodName], Container: c, Image: *img}, nil
+	ec := &EtcdContainer{ID: c.ID(), PodName: info.PodName, PodUID: info.PodUID, Container: c, Image: *img}
+	if !overlapSince.IsZero() {
+		ec.Waited = time.Since(overlapSince)
+		for j, o := range cands {
+			if j != i && o.Running {
+				ec.Others = append(ec.Others, o.ID+" ("+o.Image+")")
+			}
+		}
+	}
+	return ec, nil
+}
+
+// refDigest is the manifest digest ref names in containerd, or "".
+func (r *Runtime) refDigest(ctx context.Context, ref string) digest.Digest {
+	if ref == "" {
+		return ""
+	}
+	img, err := r.Client.ImageService().Get(ctx, ref)
+	if err != nil {
+		return ""
+	}
+	return img.Target.Digest
 }
 
 func isRunning(ctx context.Context, c containerd.Container) bool {

@@ -25,6 +25,9 @@ type Runtime struct {
 	Address   string
 	onClose   []func()
 	nerdctl   string // nerdctl binary when the nerdctl backend is in use
+	// PodUpdateWait bounds how long FindEtcd waits for kubelet to finish
+	// replacing the etcd static pod when it sees two running etcd containers.
+	PodUpdateWait time.Duration
 }
 
 // OnClose registers fn to run when the runtime is closed (e.g. a context's cancel).
@@ -53,7 +56,7 @@ func Open(ctx context.Context, address, namespace string) (*Runtime, context.Con
 		cl.Close()
 		return nil, ctx, fmt.Errorf("%w: %s does not answer: %v", ErrUnavailable, address, err)
 	}
-	return &Runtime{Client: cl, Namespace: namespace, Address: address}, ctx, nil
+	return &Runtime{Client: cl, Namespace: namespace, Address: address, PodUpdateWait: DefaultPodUpdateWait}, ctx, nil
 }
 
 // Close releases the connection.

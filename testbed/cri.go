@@ -242,6 +242,43 @@ func hostPathMounts(pod *corev1.Pod, c corev1.Container) ([]*cri.Mount, error) {
 	return out, nil
 }
 
+// ManifestPod reads the static pod manifest as kubelet does.
+func (k *Kubelet) ManifestPod() (*corev1.Pod, error) { return k.readPod() }
+
+// RunPod starts pod through CRI as kubelet would, under uid instead of the
+// manifest's hash. While kubelet replaces a static pod (an edit of the
+// manifest, kubeadm upgrade), the old pod and the new one run side by side
+// under the same name with different uids; this makes that overlap.
+func (k *Kubelet) RunPod(ctx context.Context, pod *corev1.Pod, uid string) error {
+	rs, is, closeConn, err := k.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	return k.runPod(ctx, rs, is, pod, pod.Name+"-"+k.NodeName, uid, 0)
+}
+
+// RemovePodUID stops and removes the sandboxes of the pod with this uid, as
+// kubelet does with the old pod once the new one runs.
+func (k *Kubelet) RemovePodUID(ctx context.Context, uid string) error {
+	rs, _, closeConn, err := k.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	resp, err := rs.ListPodSandbox(ctx, &cri.ListPodSandboxRequest{Filter: &cri.PodSandboxFilter{
+		LabelSelector: map[string]string{"io.kubernetes.pod.uid": uid},
+	}})
+	if err != nil {
+		return fmt.Errorf("list pod sandboxes: %w", err)
+	}
+	var errs []error
+	for _, sb := range resp.Items {
+		errs = append(errs, removeSandbox(ctx, rs, sb.Id))
+	}
+	return errors.Join(errs...)
+}
+
 // StopPod stops and removes the manifest's pod, as kubelet does when the manifest goes away.
 func (k *Kubelet) StopPod(ctx context.Context) error {
 	pod, err := k.readPod()

@@ -23,6 +23,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "runtime", Value: erdrt.BackendContainerd, EnvVars: []string{"ETCD_RAMDISK_RUNTIME"}, Usage: "who runs etcd's tools: containerd (its API) or nerdctl (the CLI)"},
 		&cli.StringFlag{Name: "nerdctl", Value: "nerdctl", EnvVars: []string{"ETCD_RAMDISK_NERDCTL"}, Usage: "nerdctl binary for --runtime nerdctl"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_TIMEOUT"}, Usage: "give up on a run after this long (etcdctl can hang on a dead endpoint)"},
+		&cli.DurationFlag{Name: "pod-update-wait", Value: erdrt.DefaultPodUpdateWait, EnvVars: []string{"ETCD_RAMDISK_POD_UPDATE_WAIT"}, Usage: "when two etcd containers run (kubelet replacing the static pod), wait this long for one from the manifest's image to remain"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"ETCD_RAMDISK_DEBUG"}, Usage: "log debug messages"},
 	}
 }
@@ -55,6 +56,7 @@ func openRuntime(c *cli.Context) (*erdrt.Runtime, context.Context, error) {
 		return nil, ctx, err
 	}
 	rt.OnClose(cancel)
+	rt.PodUpdateWait = c.Duration("pod-update-wait")
 	switch c.String("runtime") {
 	case erdrt.BackendContainerd:
 	case erdrt.BackendNerdctl:

@@ -25,6 +25,7 @@ const (
 	exitNeedsAction = 10 // status: something needs attention
 	exitNoRoom      = 11 // restore: the data dir's tmpfs (or memory) is too small
 	exitInUse       = 12 // backup --from data-dir: a process still has etcd's data dir open
+	exitAmbiguous   = 13 // several etcd containers run and none is known to be the manifest's
 )
 
 var exitTable = []struct {
@@ -44,6 +45,7 @@ var exitTable = []struct {
 	{exitNeedsAction, "status: something needs attention"},
 	{exitNoRoom, "restore: the tmpfs or memory is too small for the snapshot; nothing written"},
 	{exitInUse, "backup from the data dir: a process (etcd) still has it open; nothing copied"},
+	{exitAmbiguous, "several etcd containers still ran after --pod-update-wait and none is from the manifest's image; nothing done"},
 }
 
 func exitCodeHelp() string {
@@ -77,6 +79,8 @@ func exitCode(err error) int {
 		return exitContainerd
 	case errors.Is(err, erdrt.ErrEtcdNotRunning):
 		return exitEtcdDown
+	case errors.Is(err, erdrt.ErrEtcdAmbiguous):
+		return exitAmbiguous
 	case errors.Is(err, backup.ErrNoSnapshot):
 		return exitNoSnapshot
 	case errors.Is(err, backup.ErrNoRoom):
