@@ -389,6 +389,19 @@ func cleanLeftovers(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *
 	if n, err := rt.RemoveLeftoverSidecars(ctx); err == nil && n > 0 {
 		log.Info("removed leftover sidecar containers", "count", n)
 	}
+	removeLeftoverIO(log)
 	os.RemoveAll(filepath.Join(m.Member.HostDataDir, stagingName))
 	os.RemoveAll(filepath.Join(st.Dir, "staging"))
+}
+
+// removeLeftoverIO removes the FIFO directories of runs killed before they
+// could; only those whose owner is gone. Called under the lock.
+func removeLeftoverIO(log *slog.Logger) {
+	removed, err := erdrt.RemoveLeftoverIO()
+	if err != nil {
+		log.Warn("remove leftover FIFO directories", "err", err)
+	}
+	if len(removed) > 0 {
+		log.Info("removed FIFO directories of interrupted runs", "dirs", removed)
+	}
 }

@@ -23,6 +23,7 @@ func Defrag(ctx context.Context, rt *erdrt.Runtime, st *store.Store, manifestPat
 		return "", err
 	}
 	defer unlock()
+	removeLeftoverIO(log)
 	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
 	if err != nil {
 		return "", err

@@ -73,6 +73,7 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreO
 		return nil, err
 	}
 	defer unlock()
+	removeLeftoverIO(log)
 	if hasMember(dataDir) {
 		res.NoOp = "data dir " + dataDir + " already holds an etcd member"
 		return res, nil

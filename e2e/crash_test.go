@@ -29,7 +29,7 @@ func seededRand(t *testing.T) *rand.Rand {
 func (n *node) killAfter(delay time.Duration, env []string, args ...string) bool {
 	n.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "etcd-ramdisk"), args...)
-	cmd.Env = append(append(os.Environ(), n.ToolEnv()...), env...)
+	cmd.Env = append(append(os.Environ(), n.toolEnvVars()...), env...)
 	if err := cmd.Start(); err != nil {
 		n.t.Fatal(err)
 	}
@@ -42,6 +42,38 @@ func (n *node) killAfter(delay time.Duration, env []string, args ...string) bool
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		return true
+	}
+}
+
+// privateTmp gives this node's etcd-ramdisk runs a TMPDIR of their own, so the
+// FIFO directories that killed runs leave there can be counted exactly.
+func (n *node) privateTmp() {
+	n.t.Helper()
+	n.tmpDir = filepath.Join(n.Dir, "tmp")
+	if err := os.MkdirAll(n.tmpDir, 0o700); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+// ioLeftovers lists the FIFO directories (etcd-ramdisk-io-*) in the private TMPDIR.
+func (n *node) ioLeftovers() []string {
+	n.t.Helper()
+	if n.tmpDir == "" {
+		n.t.Fatal("ioLeftovers needs privateTmp")
+	}
+	m, err := filepath.Glob(filepath.Join(n.tmpDir, "etcd-ramdisk-io-*"))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return m
+}
+
+// noIOLeftovers fails the test when a FIFO directory remains after a run that
+// should have swept them.
+func (n *node) noIOLeftovers(after string) {
+	n.t.Helper()
+	if left := n.ioLeftovers(); len(left) != 0 {
+		n.t.Errorf("after %s: FIFO directories left behind: %v", after, left)
 	}
 }
 
@@ -59,6 +91,7 @@ func snapshotIDs(l listOutput) map[string]bool {
 func TestFaultCrashDuringBackup(t *testing.T) {
 	rng := seededRand(t)
 	n := newNode(t, testbed.NodeOptions{})
+	n.privateTmp()
 	n.kv("fill", "/registry/big/", "10000000")
 	keep := []string{"--keep-last", "100000"} // retention must not blur "lost"
 	n.mustTool(append([]string{"backup"}, keep...)...)
@@ -77,6 +110,9 @@ func TestFaultCrashDuringBackup(t *testing.T) {
 			n.killAt(p, args...)
 		} else if !n.killAfter(time.Duration(rng.IntN(3000))*time.Millisecond, nil, args...) {
 			faults = 0 // the run finished first
+		}
+		if left := n.ioLeftovers(); len(left) > 0 {
+			t.Logf("trial %d: the killed run left %d FIFO directories", i, len(left))
 		}
 		after := n.list()
 		lost, partial := 0, 0
@@ -102,6 +138,7 @@ func TestFaultCrashDuringBackup(t *testing.T) {
 		if r := n.tool(args...); r.code != 0 {
 			t.Errorf("trial %d: rerun of backup exited %d", i, r.code)
 		}
+		n.noIOLeftovers(fmt.Sprintf("trial %d's rerun of backup", i))
 		recordFault("kill -9 during backup", 1, faults, lost, partial, 0)
 	}
 	n.reboot()
@@ -125,6 +162,7 @@ func TestFaultCrashDuringBackup(t *testing.T) {
 func TestFaultCrashDuringRestore(t *testing.T) {
 	rng := seededRand(t)
 	n := newNode(t, testbed.NodeOptions{})
+	n.privateTmp()
 	n.kv("fill", "/registry/big/", "10000000")
 	n.kv("put-many", "/registry/k/", "200")
 	n.mustTool("backup")
@@ -139,9 +177,13 @@ func TestFaultCrashDuringRestore(t *testing.T) {
 		} else if !n.killAfter(time.Duration(rng.IntN(4000))*time.Millisecond, nil, "restore") {
 			faults = 0
 		}
+		if left := n.ioLeftovers(); len(left) > 0 {
+			t.Logf("trial %d: the killed run left %d FIFO directories", i, len(left))
+		}
 		if r := n.tool("restore"); r.code != 0 {
 			t.Fatalf("trial %d: rerun of restore exited %d", i, r.code)
 		}
+		n.noIOLeftovers(fmt.Sprintf("trial %d's rerun of restore", i))
 		n.startEtcd()
 		keysLost := 0
 		if out, err := n.kvErr("check-many", "/registry/k/", "200"); err != nil {

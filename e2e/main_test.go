@@ -63,7 +63,8 @@ type node struct {
 	*testbed.Bed
 	t       *testing.T
 	ctx     context.Context
-	nerdctl bool // run etcd-ramdisk with --runtime nerdctl
+	nerdctl bool   // run etcd-ramdisk with --runtime nerdctl
+	tmpDir  string // TMPDIR of etcd-ramdisk's runs when set (see privateTmp)
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9]+`)
@@ -197,8 +198,17 @@ func (n *node) toolCommand(env []string, args ...string) *exec.Cmd {
 		cmd = exec.CommandContext(n.ctx, "nsenter", append([]string{"--mount=" + ns, "--", bin}, args...)...)
 		env = append(env, "ETCD_RAMDISK_RUNTIME=nerdctl", "ETCD_RAMDISK_NERDCTL="+filepath.Join(binDir, "nerdctl"), "NERDCTL_TOML="+n.nerdctlConfig())
 	}
-	cmd.Env = append(append(os.Environ(), n.ToolEnv()...), env...)
+	cmd.Env = append(append(os.Environ(), n.toolEnvVars()...), env...)
 	return cmd
+}
+
+// toolEnvVars is the environment that points etcd-ramdisk at this node.
+func (n *node) toolEnvVars() []string {
+	env := n.ToolEnv()
+	if n.tmpDir != "" {
+		env = append(env, "TMPDIR="+n.tmpDir)
+	}
+	return env
 }
 
 // nerdctlConfig keeps nerdctl's state and CNI files inside the bed.

@@ -13,9 +13,10 @@ import (
 
 // ioCreator gives a task plain buffers for stdout and stderr. The FIFOs live in a
 // private temporary directory, not under /run/containerd, so that runs under a
-// containerd with another state directory work too.
+// containerd with another state directory work too. A killed run leaves it
+// behind; RemoveLeftoverIO sweeps it.
 func ioCreator(stdout, stderr *bytes.Buffer) (cio.Creator, func(), error) {
-	dir, err := os.MkdirTemp("", "etcd-ramdisk-io-")
+	dir, err := makeIODir()
 	if err != nil {
 		return nil, nil, fmt.Errorf("fifo dir: %w", err)
 	}

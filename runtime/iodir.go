@@ -1,0 +1,118 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ioDirPrefix names the directories holding a task's FIFOs in TMPDIR. A run
+// killed with -9 cannot remove its own, so each carries its owner's pid and
+// start time: a later run removes those whose owner is gone, and never one a
+// live run still uses.
+const ioDirPrefix = "etcd-ramdisk-io-"
+
+// legacyIOAge is how old a FIFO directory named the earlier way (no owner in
+// the name) must be before it is removed: no run lasts that long.
+const legacyIOAge = 24 * time.Hour
+
+// makeIODir creates this process's FIFO directory:
+// etcd-ramdisk-io-<pid>-<start time>-<random> in TMPDIR.
+func makeIODir() (string, error) {
+	start, err := ownStartTime()
+	if err != nil {
+		return "", err
+	}
+	return os.MkdirTemp("", fmt.Sprintf("%s%d-%d-", ioDirPrefix, os.Getpid(), start))
+}
+
+var ownStart = sync.OnceValues(func() (uint64, error) { return startTime(os.Getpid()) })
+
+func ownStartTime() (uint64, error) { return ownStart() }
+
+// startTime is a process's start time in clock ticks since boot (field 22 of
+// /proc/<pid>/stat). With the pid it names one process: a reused pid starts
+// at another time.
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces and parentheses: count from
+	// the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22; f[0] is field 3
+}
+
+// ioDirOwner reads the owner from a FIFO directory's name; ok is false for a
+// name without one (made by an earlier version).
+func ioDirOwner(name string) (pid int, start uint64, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(name, ioDirPrefix), "-")
+	if len(parts) != 3 {
+		return 0, 0, false
+	}
+	pid, err1 := strconv.Atoi(parts[0])
+	start, err2 := strconv.ParseUint(parts[1], 10, 64)
+	return pid, start, err1 == nil && err2 == nil && pid > 0
+}
+
+// ownerAlive reports whether the process that made a FIFO directory still
+// runs. Anything but a clear "gone" counts as alive: a directory a live run
+// uses must never be removed.
+func ownerAlive(pid int, start uint64) bool {
+	got, err := startTime(pid)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	return err != nil || got == start
+}
+
+// RemoveLeftoverIO removes the FIFO directories that runs killed before they
+// could clean up left in TMPDIR: only etcd-ramdisk's own, and only those whose
+// owner no longer runs. It returns the paths it removed. Call it under the
+// store lock, as the other leftover sweeps.
+func RemoveLeftoverIO() ([]string, error) {
+	return removeLeftoverIO(os.TempDir(), ownerAlive, time.Now())
+}
+
+func removeLeftoverIO(dir string, alive func(pid int, start uint64) bool, now time.Time) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ioDirPrefix) {
+			continue
+		}
+		if pid, start, ok := ioDirOwner(e.Name()); ok {
+			if alive(pid, start) {
+				continue
+			}
+		} else if fi, err := e.Info(); err != nil || now.Sub(fi.ModTime()) < legacyIOAge {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
+}
