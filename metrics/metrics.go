@@ -60,7 +60,7 @@ var families = []family{
 	{SnapshotRawBytes, "Size of the newest snapshot before compression.", false},
 	{SnapshotStoredBytes, "Size of the newest snapshot as stored (zstd).", false},
 	{SnapshotRevision, "etcd revision of the newest snapshot.", false},
-	{SnapshotKeys, "Keys in the newest snapshot.", false},
+	{SnapshotKeys, "Keys in the newest snapshot as etcd's snapshot status counts them (totalKey): etcd 3.6 counts live keys, 3.5 every uncompacted revision and etcd's own records.", false},
 	{SnapshotSkipped, "1 when the last backup wrote nothing because the revision was unchanged.", false},
 	{RestoredRevision, "etcd revision of the snapshot last restored.", false},
 	{RestoredAge, "Age of the snapshot last restored, at restore time, in seconds.", false},

@@ -53,7 +53,7 @@ type EtcdStatus struct {
 	Version   string `json:"version"`
 	Revision  int64  `json:"revision"`
 	Hash      uint64 `json:"hash"`
-	TotalKeys int64  `json:"totalKeys"`
+	TotalKeys int64  `json:"totalKeys"` // snapshot status totalKey, as the image's own tool counts (README: db-keys)
 	TotalSize int64  `json:"totalSize"`
 }
 

@@ -83,7 +83,7 @@ func runBackup(c *cli.Context) (err error) {
 					how += " after stopping etcd with " + res.EtcdStopped
 				}
 			}
-			fmt.Fprintf(c.App.Writer, "%s %s revision %d keys %d raw %d stored %d (%s, %s)\n", res.Snapshot.Kind, m.ID, m.Etcd.Revision, m.Etcd.TotalKeys, m.RawSize, m.StoredSize, how, res.Duration.Round(1e6))
+			fmt.Fprintf(c.App.Writer, "%s %s revision %d db-keys %d raw %d stored %d (%s, %s)\n", res.Snapshot.Kind, m.ID, m.Etcd.Revision, m.Etcd.TotalKeys, m.RawSize, m.StoredSize, how, res.Duration.Round(1e6))
 		}
 	}
 	return err

@@ -69,7 +69,7 @@ func printListTable(c *cli.Context, snaps []store.Snapshot, problems []store.Pro
 	now := clock.Now()
 	wrong := store.CheckTimes(snaps, now)
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSEQ\tTIME (UTC)\tAGE\tREASON\tREVISION\tKEYS\tRAW\tSTORED\tIMAGE")
+	fmt.Fprintln(tw, "ID\tKIND\tSEQ\tTIME (UTC)\tAGE\tREASON\tREVISION\tDB KEYS\tRAW\tSTORED\tIMAGE")
 	for _, s := range snaps {
 		m := s.Meta
 		seq, mark := "-", ""
