@@ -86,10 +86,15 @@ func (r *Runtime) LatestEtcd(ctx context.Context, podNamespace, preferredRef str
 		return nil, fmt.Errorf("%w: no container labelled %s=etcd, %s=%s in namespace %s", ErrEtcdNotRunning, LabelContainerName, LabelPodNamespace, podNamespace, r.Namespace)
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].created.After(cands[j].created) })
-	c := cands[0]
-	img, err := r.ResolveImage(ctx, c.image, preferredRef)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", c.c.ID(), err)
+	// The newest whose image is still there: a pod update whose new image
+	// never arrived leaves a newer container that never ran.
+	var errs []error
+	for _, c := range cands {
+		img, err := r.ResolveImage(ctx, c.image, preferredRef)
+		if err == nil {
+			return &EtcdContainer{ID: c.c.ID(), PodName: c.pod, Container: c.c, Image: *img}, nil
+		}
+		errs = append(errs, fmt.Errorf("container %s: %w", c.c.ID(), err))
 	}
-	return &EtcdContainer{ID: c.c.ID(), PodName: c.pod, Container: c.c, Image: *img}, nil
+	return nil, errors.Join(errs...)
 }
