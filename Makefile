@@ -74,3 +74,19 @@ bed-down:
 
 clean: bed-down
 	rm -rf $(OUT)
+
+# VM test bed (testbed/vm/README.md): a real kubeadm node in QEMU (TCG). vm-assets
+# builds real kubelet/kubeadm, containerd 2.x and the Debian base image (cached
+# in ERD_VM_CACHE, rebuilt only when testbed/vm/build-rootfs.sh changes);
+# vm-test runs the VM suite (e2e/vm).
+.PHONY: vm-assets vm-test
+export ERD_VM_CACHE ?= /var/cache/erd-vm
+
+vm-assets: images build
+	testbed/vm/install-deps.sh
+	testbed/vm/build-kube.sh $(BIN)
+	testbed/build-containerd2.sh $(BIN)/containerd2
+	testbed/vm/build-rootfs.sh $(ERD_VM_CACHE)
+
+vm-test: vm-assets
+	$(GO) test -v -count=1 -timeout 60m ./e2e/vm/
