@@ -14,6 +14,7 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	LockTimeout    time.Duration
 	Policy         store.Policy
 	Logger         *slog.Logger
+	// Offhost, when set, copies what the target lacks after the local backup
+	// (see copyOffhost); nil leaves copies off.
+	Offhost *offhost.Config
 }
 
 // Where a backup reads etcd's state from.
@@ -62,7 +66,8 @@ type Result struct {
 	EtcdStopped string // the signal that stopped etcd when StopEtcd was set and etcd ran
 	NoData      string // why there was nothing to back up at all
 	Duration    time.Duration
-	Warnings    []string // later steps that failed after the snapshot was durable
+	Warnings    []string        // later steps that failed after the snapshot was durable
+	Offhost     *offhost.Result // the off-host copy after it; nil when none ran
 
 	etcd *erdrt.EtcdContainer
 }
@@ -81,6 +86,9 @@ func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) 
 	if err != nil {
 		return nil, err
 	}
+	// Deferred before the lock is taken, so it runs once the lock is released:
+	// a slow target never holds up another run.
+	defer func() { res = copyOffhost(ctx, st, o, res, log) }()
 	unlock, err := st.Lock(ctx, o.LockTimeout, "backup ("+o.Reason+")")
 	if err != nil {
 		return nil, err
@@ -166,6 +174,12 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 		return nil, err
 	}
 	rev, err := endpointRevision(ctx, tgt)
+	if err != nil && !rt.Running(ctx, ec) {
+		// etcd stopped under us (a shutdown, `install --now`): a sidecar
+		// would only wait on a dead endpoint, holding the lock.
+		tgt.cleanupTarget()
+		return nil, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
+	}
 	if err != nil && tgt.method == MethodExec && o.Method != MethodExec && errors.Is(err, errExecFailed) {
 		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
 		tgt.cleanupTarget()
@@ -179,6 +193,9 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 	defer tgt.cleanupTarget()
 
 	res, err := takeSnapshot(ctx, st, m, ec, tgt, rev, o, log)
+	if err != nil && !errors.Is(err, ErrSuspect) && !rt.Running(ctx, ec) {
+		return nil, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
+	}
 	if res != nil {
 		res.Method, res.Source, res.etcd = tgt.method, store.SourceEtcd, ec
 	}

@@ -34,6 +34,9 @@ type RestoreOptions struct {
 	BumpRevision bool   // etcd's advice for Kubernetes: --bump-revision 1e9 --mark-compacted
 	LockTimeout  time.Duration
 	Logger       *slog.Logger
+	// Remote, when set, is where to look when the backup dir holds no good
+	// snapshot (a rebuilt node): the off-host copies.
+	Remote RemoteSource
 }
 
 // RestoreResult says what the restore did.
@@ -47,6 +50,9 @@ type RestoreResult struct {
 	// the last shutdown backup.
 	Stale    string
 	Duration time.Duration
+	// FromOffhost names the target the snapshot was fetched from; "" when it
+	// was in the backup dir.
+	FromOffhost string
 }
 
 const (
@@ -84,6 +90,9 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreO
 	candidates, err := restoreCandidates(st, o.Snapshot)
 	if err != nil {
 		return nil, err
+	}
+	if len(candidates) == 0 && o.Remote != nil && o.Snapshot == "" {
+		return restoreRemote(ctx, rt, st, m, dataDir, res, o, start)
 	}
 	if len(candidates) == 0 {
 		if o.AllowEmpty {

@@ -14,8 +14,16 @@ type tlsArgs struct {
 	Endpoint, CACert, Cert, Key string
 }
 
-func (t tlsArgs) flags() []string {
-	f := []string{"--endpoints=" + t.Endpoint, "--dial-timeout=10s", "--command-timeout=5m"}
+// Command timeouts: a snapshot of a database near its quota takes minutes; a
+// status call answers at once unless etcd is gone, and then must not hang the
+// run (and the store lock) for the snapshot's five minutes.
+const (
+	saveTimeout   = "5m"
+	statusTimeout = "20s"
+)
+
+func (t tlsArgs) flags(commandTimeout string) []string {
+	f := []string{"--endpoints=" + t.Endpoint, "--dial-timeout=10s", "--command-timeout=" + commandTimeout}
 	if t.CACert != "" {
 		f = append(f, "--cacert="+t.CACert, "--cert="+t.Cert, "--key="+t.Key)
 	}
@@ -23,15 +31,15 @@ func (t tlsArgs) flags() []string {
 }
 
 func saveArgs(tools images.Tools, tls tlsArgs, file string) []string {
-	return append(append([]string{tools.Etcdctl}, tls.flags()...), "snapshot", "save", file)
+	return append(append([]string{tools.Etcdctl}, tls.flags(saveTimeout)...), "snapshot", "save", file)
 }
 
 func endpointStatusArgs(tools images.Tools, tls tlsArgs) []string {
-	return append(append([]string{tools.Etcdctl}, tls.flags()...), "endpoint", "status", "-w", "json")
+	return append(append([]string{tools.Etcdctl}, tls.flags(statusTimeout)...), "endpoint", "status", "-w", "json")
 }
 
 func defragArgs(tools images.Tools, tls tlsArgs) []string {
-	return append(append([]string{tools.Etcdctl}, tls.flags()...), "defrag")
+	return append(append([]string{tools.Etcdctl}, tls.flags(saveTimeout)...), "defrag")
 }
 
 // statusArgs reads a snapshot file with etcdutl, or with etcdctl in images that

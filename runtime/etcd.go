@@ -151,6 +151,11 @@ func (r *Runtime) refDigest(ctx context.Context, ref string) digest.Digest {
 	return img.Target.Digest
 }
 
+// Running reports whether the etcd container's task still runs.
+func (r *Runtime) Running(ctx context.Context, ec *EtcdContainer) bool {
+	return ec.Container != nil && isRunning(ctx, ec.Container)
+}
+
 func isRunning(ctx context.Context, c containerd.Container) bool {
 	t, err := c.Task(ctx, nil)
 	if err != nil {
