@@ -62,6 +62,8 @@ type VM struct {
 	con      *console
 	qemuLog  string
 
+	muxMu sync.Mutex // serializes starting the SSH master connection
+
 	mu       sync.Mutex
 	proc     *qemuProc
 	restarts int
@@ -365,10 +367,12 @@ func (v *VM) kill() {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
 	}
+	v.stopMaster()
 }
 
 // Close kills QEMU if it runs. Logs, console and overlay stay in Work.
 func (v *VM) Close() error {
+	v.stopMaster()
 	v.kill()
 	v.mu.Lock()
 	v.closed = true
@@ -411,6 +415,50 @@ func (v *VM) sshArgs() []string {
 	}
 }
 
+// muxPath is the ssh control socket of the VM's master connection: in the temp
+// dir, since a socket path must stay short.
+func (v *VM) muxPath() string {
+	sum := sha256.Sum256([]byte(v.o.Work))
+	return filepath.Join(os.TempDir(), "erd-vm-"+hex.EncodeToString(sum[:6])+".ssh")
+}
+
+// clientArgs are sshArgs for one command through the master connection. A client
+// whose control socket has no master connects directly, so the multiplexing only
+// ever saves time (an SSH handshake costs 0.7-3 s of TCG CPU, a session on the
+// master 0.1 s).
+func (v *VM) clientArgs() []string {
+	return append(v.sshArgs(), "-o", "ControlMaster=no", "-o", "ControlPath="+v.muxPath())
+}
+
+// ensureMaster starts the SSH master connection unless one is up. A reboot,
+// power-off or power cut ends the master with its TCP connection; the next Run
+// starts a new one.
+func (v *VM) ensureMaster(ctx context.Context) {
+	v.muxMu.Lock()
+	defer v.muxMu.Unlock()
+	check := exec.CommandContext(ctx, "ssh", append(v.clientArgs(), "-O", "check", "root@127.0.0.1")...)
+	if check.Run() == nil {
+		return
+	}
+	os.Remove(v.muxPath())
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// -f: ssh forks into the background once authenticated (stdio is /dev/null,
+	// so nothing here waits for the background master).
+	master := exec.CommandContext(mctx, "ssh", append(v.sshArgs(), "-M", "-N", "-f",
+		"-o", "ControlPath="+v.muxPath(), "-o", "ControlPersist=yes", "root@127.0.0.1")...)
+	master.WaitDelay = 2 * time.Second
+	master.Run() // on failure clients connect directly
+}
+
+// stopMaster ends the SSH master connection.
+func (v *VM) stopMaster() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	exec.CommandContext(ctx, "ssh", append(v.clientArgs(), "-O", "exit", "root@127.0.0.1")...).Run()
+	os.Remove(v.muxPath())
+}
+
 // ExitError is Run's error when the script ran and failed (or ssh failed: 255).
 type ExitError struct {
 	Script string
@@ -432,7 +480,8 @@ const guestPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 // combined output. A failure is an *ExitError naming the exit status, with the
 // output's tail.
 func (v *VM) Run(ctx context.Context, script string) (string, error) {
-	args := append(v.sshArgs(), "root@127.0.0.1", "exec env "+guestPath+" bash --norc --noprofile -euo pipefail -c "+shellQuote(script))
+	v.ensureMaster(ctx)
+	args := append(v.clientArgs(), "root@127.0.0.1", "exec env "+guestPath+" bash --norc --noprofile -euo pipefail -c "+shellQuote(script))
 	cmd := exec.CommandContext(ctx, "ssh", args...)
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Stdin = nil
@@ -449,7 +498,8 @@ func (v *VM) Run(ctx context.Context, script string) (string, error) {
 
 // CopyIn copies a host file into the guest (scp), e.g. a rebuilt etcd-ramdisk.
 func (v *VM) CopyIn(ctx context.Context, local, remote string) error {
-	args := v.sshArgs()
+	v.ensureMaster(ctx)
+	args := v.clientArgs()
 	for i, a := range args {
 		if a == "-p" {
 			args[i] = "-P"
@@ -599,6 +649,7 @@ func (v *VM) Reboot(ctx context.Context) (Timing, error) {
 	}
 	t1 := time.Now()
 	v.con.resetSilence()
+	v.stopMaster() // its TCP connection may not have seen the guest go
 	tm := Timing{Shutdown: t1.Sub(t0)}
 	id, err := v.waitBoot(ctx, prev, "the boot after systemctl reboot")
 	if err != nil {
@@ -634,6 +685,7 @@ func (v *VM) Poweroff(ctx context.Context) (Timing, error) {
 		return Timing{}, v.failf("poweroff: %v while waiting for QEMU to exit", ctx.Err())
 	}
 	tm := Timing{Shutdown: p.exited.Sub(t0)}
+	v.stopMaster()
 	// The console follower polls the file: give it a moment for the last lines.
 	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
 	if err := v.con.waitFor(wctx, mark, rePowerOff, nil); err != nil {
