@@ -62,13 +62,19 @@ func runBackup(c *cli.Context) (err error) {
 		return err
 	}
 	defer rt.Close()
+	off, offErr := loadOffhost(c)
+	if offErr != nil {
+		// Never at the local backup's expense: it runs, status reports the config.
+		logger(c.Bool("debug")).Warn("off-host copies skipped: their config is unusable", "err", offErr)
+	}
 	res, err = backup.Backup(ctx, rt, st, backup.Options{
 		Manifest: c.String("manifest"), Reason: c.String("reason"), Method: c.String("method"),
 		From: c.String("from"), StopEtcd: stop, SystemShutdown: systemDown,
 		AcceptReset: c.Bool("accept-reset"), LockTimeout: c.Duration("lock-timeout"),
-		Policy: policy(c), Logger: logger(c.Bool("debug")),
+		Policy: policy(c), Logger: logger(c.Bool("debug")), Offhost: off,
 	})
 	if res != nil {
+		defer printCopy(c, res.Offhost)
 		switch {
 		case res.NoData != "":
 			fmt.Fprintf(c.App.Writer, "nothing to back up: %s\n", res.NoData)

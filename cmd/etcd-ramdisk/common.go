@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
@@ -24,6 +25,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "nerdctl", Value: "nerdctl", EnvVars: []string{"ETCD_RAMDISK_NERDCTL"}, Usage: "nerdctl binary for --runtime nerdctl"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, EnvVars: []string{"ETCD_RAMDISK_TIMEOUT"}, Usage: "give up on a run after this long (etcdctl can hang on a dead endpoint)"},
 		&cli.DurationFlag{Name: "pod-update-wait", Value: erdrt.DefaultPodUpdateWait, EnvVars: []string{"ETCD_RAMDISK_POD_UPDATE_WAIT"}, Usage: "when two etcd containers run (kubelet replacing the static pod), wait this long for one from the manifest's image to remain"},
+		&cli.StringFlag{Name: "offhost-config", Value: offhost.DefaultConfigPath, EnvVars: []string{"ETCD_RAMDISK_OFFHOST_CONFIG"}, Usage: "off-host copies' settings (YAML, root-only; written by install); without the file at the default path copies are off"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"ETCD_RAMDISK_DEBUG"}, Usage: "log debug messages"},
 	}
 }

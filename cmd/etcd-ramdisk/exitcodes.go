@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -26,6 +27,8 @@ const (
 	exitNoRoom      = 11 // restore: the data dir's tmpfs (or memory) is too small
 	exitInUse       = 12 // backup --from data-dir: a process still has etcd's data dir open
 	exitAmbiguous   = 13 // several etcd containers run and none is known to be the manifest's
+	exitIdentity    = 14 // restore/verify from the off-host target: the age identity is missing or wrong
+	exitOffhost     = 15 // restore/list/verify: the off-host target unreachable, refusing access, or without its bucket
 )
 
 var exitTable = []struct {
@@ -46,6 +49,8 @@ var exitTable = []struct {
 	{exitNoRoom, "restore: the tmpfs or memory is too small for the snapshot; nothing written"},
 	{exitInUse, "backup from the data dir: a process (etcd) still has it open; nothing copied"},
 	{exitAmbiguous, "several etcd containers still ran after --pod-update-wait and none is from the manifest's image; nothing done"},
+	{exitIdentity, "restore or verify from the off-host copies: the age identity is missing or matches none of their recipients; data dir left empty"},
+	{exitOffhost, "restore, list or verify --offhost: the off-host target is unreachable, refuses the credentials or has no such bucket; data dir left empty"},
 }
 
 func exitCodeHelp() string {
@@ -81,6 +86,10 @@ func exitCode(err error) int {
 		return exitEtcdDown
 	case errors.Is(err, erdrt.ErrEtcdAmbiguous):
 		return exitAmbiguous
+	case errors.Is(err, offhost.ErrIdentity):
+		return exitIdentity
+	case errors.Is(err, offhost.ErrUnreachable), errors.Is(err, offhost.ErrDenied), errors.Is(err, offhost.ErrNoBucket):
+		return exitOffhost
 	case errors.Is(err, backup.ErrNoSnapshot):
 		return exitNoSnapshot
 	case errors.Is(err, backup.ErrNoRoom):

@@ -17,8 +17,14 @@ func listCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list stored snapshots, newest first in the store's order, not the clock's (suspect ones and problems too)",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+			&cli.BoolFlag{Name: "offhost", Usage: "list the copies on the off-host target instead (no identity needed)"},
+		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("offhost") {
+				return runListOffhost(c)
+			}
 			st, err := openStore(c)
 			if err != nil {
 				return err

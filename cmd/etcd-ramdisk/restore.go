@@ -20,6 +20,7 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "exit 0 when there is no snapshot at all (a brand-new cluster)"},
 			&cli.BoolFlag{Name: "bump-revision", Value: true, Usage: "restore with --bump-revision 1000000000 --mark-compacted, as etcd advises for Kubernetes"},
+			identityFlag(),
 			metricsFlag(),
 		},
 		Action: runRestore,
@@ -42,6 +43,7 @@ func runRestore(c *cli.Context) (err error) {
 		Manifest: c.String("manifest"), DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
 		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
 		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),
+		Remote: remoteSource(c),
 	})
 	if err != nil {
 		return err
@@ -53,6 +55,9 @@ func runRestore(c *cli.Context) (err error) {
 	m := res.Snapshot.Meta
 	fmt.Fprintf(c.App.Writer, "restored snapshot %s (revision %d, taken %s, %s old) into %s in %s\n",
 		m.ID, m.Etcd.Revision, m.Time.Format(time.RFC3339), time.Since(m.Time).Round(time.Second), res.DataDir, res.Duration.Round(time.Millisecond))
+	if res.FromOffhost != "" {
+		fmt.Fprintf(c.App.Writer, "fetched from the off-host copies on %s (the backup dir had none)\n", res.FromOffhost)
+	}
 	for _, s := range res.Skipped {
 		fmt.Fprintf(c.App.Writer, "skipped %s\n", s)
 	}

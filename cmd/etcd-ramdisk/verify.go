@@ -14,13 +14,20 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "check snapshots: sha256, then etcd's own status in the recorded image",
-		UsageText: "etcd-ramdisk verify [--all] [ID...]   (default: the newest snapshot)",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "verify every snapshot, suspect ones included"}},
-		Action:    runVerify,
+		UsageText: "etcd-ramdisk verify [--all] [--offhost [--offhost-identity FILE]] [ID...]   (default: the newest snapshot)",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "verify every snapshot, suspect ones included"},
+			&cli.BoolFlag{Name: "offhost", Usage: "verify the copies on the off-host target: with the identity fetched, decrypted and checked like local ones; without it their stored bytes only"},
+			identityFlag(),
+		},
+		Action: runVerify,
 	}
 }
 
 func runVerify(c *cli.Context) error {
+	if c.Bool("offhost") {
+		return runVerifyOffhost(c)
+	}
 	st, err := openStore(c)
 	if err != nil {
 		return err

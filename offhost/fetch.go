@@ -1,0 +1,189 @@
+package offhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"filippo.io/age"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// Source reads the copies on a target back, for restore and verify.
+type Source struct {
+	cfg       *Config
+	t         Target
+	ids       []age.Identity
+	idErr     error
+	manifests map[key]*Manifest
+	log       *slog.Logger
+}
+
+// NewSource prepares to read cfg's target; nothing is opened until the
+// copies are listed, so a restore that finds local snapshots never touches
+// the target. identityFile overrides the config's; a problem with it is
+// reported when an encrypted copy is fetched.
+func NewSource(cfg *Config, identityFile string, log *slog.Logger) *Source {
+	if identityFile == "" {
+		identityFile = cfg.IdentityFile
+	}
+	s := &Source{cfg: cfg, manifests: map[key]*Manifest{}, log: log}
+	s.ids, s.idErr = LoadIdentities(identityFile)
+	return s
+}
+
+// String names the target.
+func (s *Source) String() string { return s.cfg.TargetName() }
+
+// Snapshots returns the metadata of the copies on the target, newest first in
+// the store's order. Copies whose manifest is unreadable are logged and left
+// out; an unreachable target is an error.
+func (s *Source) Snapshots(ctx context.Context) ([]store.Metadata, error) {
+	if s.t == nil {
+		t, err := s.cfg.Open()
+		if err != nil {
+			return nil, err
+		}
+		s.t = t
+	}
+	l, err := listAll(ctx, s.t)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range l.Problems {
+		s.log.Warn("off-host: not a usable copy", "object", p.Name, "err", p.Err)
+	}
+	var out []store.Metadata
+	for i := range l.Snapshots {
+		m := l.Snapshots[i].Manifest
+		s.manifests[keyOf(&m.Snapshot)] = &m
+		out = append(out, m.Snapshot)
+	}
+	return out, nil
+}
+
+// Import copies the remote snapshot m (from Snapshots) into st, under the
+// store's lock: its image archive when st lacks it, then the data, decrypted
+// and checked against the node's own metadata, keeping its place in the
+// store's order. A copy that is not what its manifest says wraps
+// store.ErrCorrupt; a wrong or missing identity wraps ErrIdentity.
+func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata) (*store.Snapshot, error) {
+	man, ok := s.manifests[keyOf(m)]
+	if !ok {
+		return nil, fmt.Errorf("import %s: not listed on %s", m.ID, s.t)
+	}
+	s.importImage(ctx, st, man)
+	rc, err := s.t.Get(ctx, man.Data.Name)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("import %s: %w", m.ID, err)
+	}
+	defer rc.Close()
+	src := &trackedReader{r: rc}
+	sent := newHashCounter()
+	var data io.Reader = io.TeeReader(src, sent)
+	if man.encrypted() {
+		if s.idErr != nil {
+			return nil, s.idErr
+		}
+		if data, err = decrypt(data, s.ids, man.Recipients); err != nil {
+			if !errors.Is(err, ErrIdentity) && src.err == nil {
+				err = fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+			}
+			return nil, fmt.Errorf("import %s: %w", m.ID, err)
+		}
+		data = &authReader{r: data, src: src}
+	}
+	snap, err := st.Import(ctx, &man.Snapshot, data)
+	if err != nil {
+		return nil, fmt.Errorf("import %s from %s: %w", m.ID, s.t, err)
+	}
+	if _, err := io.Copy(io.Discard, src); err == nil {
+		err = sent.ref(man.Data.Name).matches(man.Data)
+	}
+	if err != nil {
+		_ = st.Remove(snap)
+		return nil, fmt.Errorf("import %s: %w", m.ID, err)
+	}
+	s.log.Info("off-host: snapshot fetched", "id", m.ID, "seq", m.Seq, "from", s.t.String())
+	return snap, nil
+}
+
+// importImage fetches the image archive when st has none; a failure only
+// warns: containerd may still have the image.
+func (s *Source) importImage(ctx context.Context, st *store.Store, man *Manifest) {
+	digest := man.Snapshot.Image.Digest
+	if man.Image == nil || st.HasImageArchive(digest) {
+		return
+	}
+	err := st.WriteImageArchive(digest, func(w io.Writer) error {
+		rc, err := s.t.Get(ctx, man.Image.Name)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		h := newHashCounter()
+		if _, err := io.Copy(io.MultiWriter(w, h), rc); err != nil {
+			return err
+		}
+		return h.ref(man.Image.Name).matches(*man.Image)
+	})
+	if err != nil {
+		s.log.Warn("off-host: image archive not fetched", "digest", digest, "err", err)
+		return
+	}
+	s.log.Info("off-host: image archive fetched", "image", man.Snapshot.Image.Reference, "digest", digest)
+}
+
+// trackedReader remembers the target's read error, which tells a broken
+// connection from a corrupt copy.
+type trackedReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return n, err
+}
+
+// authReader marks age's failures (a chunk that does not authenticate) as a
+// corrupt copy, unless the target's read failed first.
+type authReader struct {
+	r   io.Reader
+	src *trackedReader
+}
+
+func (a *authReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF && a.src.err == nil {
+		err = fmt.Errorf("%w: decrypt: %w", store.ErrCorrupt, err)
+	}
+	return n, err
+}
+
+// HasIdentity says whether encrypted copies can be decrypted.
+func (s *Source) HasIdentity() bool { return s.idErr == nil }
+
+// CheckStored reads the data object of m (from Snapshots) and compares its
+// size and sha256 with its manifest: what can be checked without the identity.
+func (s *Source) CheckStored(ctx context.Context, m *store.Metadata) error {
+	man, ok := s.manifests[keyOf(m)]
+	if !ok {
+		return fmt.Errorf("check %s: not listed on %s", m.ID, s.t)
+	}
+	if err := checkObject(ctx, s.t, man.Data); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+		}
+		return fmt.Errorf("check %s: %w", m.ID, err)
+	}
+	return nil
+}
