@@ -56,6 +56,10 @@ type Options struct {
 	DryRun            bool // print what would be written and run; change nothing
 	Now               bool // install: switch etcd to the tmpfs now instead of at the next reboot
 	SkipBackup        bool // install: no first backup (image builders: no etcd runs yet)
+	// OffhostConfig, when set, is written to OffhostConfigPath (mode 0600):
+	// the off-host copies' settings, which every command reads from there.
+	OffhostConfig     []byte
+	OffhostConfigPath string
 
 	live bool // tests: run commands through Deps although Root is set
 }
@@ -280,6 +284,9 @@ func (p *plan) installFiles(ctx context.Context) error {
 		return err
 	}
 	if _, err := p.writeAsset(p.cronTab); err != nil {
+		return err
+	}
+	if err := p.writeOffhost(); err != nil {
 		return err
 	}
 	if err := p.addFstab(); err != nil {

@@ -44,6 +44,11 @@ const (
 	RestoredAge         = "restored_snapshot_age_seconds"
 	ShutdownBackupOK    = "shutdown_backup_ok"
 	RestoredStale       = "restored_stale"
+	OffhostLastCopy     = "offhost_last_copy_timestamp_seconds"
+	OffhostCopyOK       = "offhost_copy_ok"
+	OffhostBacklog      = "offhost_backlog"
+	OffhostUploaded     = "offhost_uploaded_bytes"
+	OffhostRemote       = "offhost_remote_snapshots"
 )
 
 type family struct {
@@ -66,6 +71,11 @@ var families = []family{
 	{RestoredAge, "Age of the snapshot last restored, at restore time, in seconds.", false},
 	{ShutdownBackupOK, "1 when the last shutdown backup (kubelet's ExecStopPost) succeeded, 0 when it failed.", false},
 	{RestoredStale, "1 when the last restore may be older than etcd's last state (the shutdown backup before it failed or never ran).", false},
+	{OffhostLastCopy, "Unix time a snapshot was last copied to the off-host target.", false},
+	{OffhostCopyOK, "1 when the last off-host copy run succeeded (or had nothing to send), 0 when it failed.", false},
+	{OffhostBacklog, "Local snapshots waiting to be copied to the off-host target.", false},
+	{OffhostUploaded, "Bytes the last off-host copy run sent.", false},
+	{OffhostRemote, "Complete snapshot copies on the off-host target.", false},
 }
 
 func known(name string) bool {
@@ -88,6 +98,16 @@ func BackupRun(start time.Time, exitCode int, reason string, res *backup.Result)
 	r := Run{Job: JobBackup, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
 	if reason == store.ReasonShutdown {
 		r.Values[ShutdownBackupOK] = boolValue(exitCode == 0)
+	}
+	if res != nil && res.Offhost != nil && res.Offhost.Skipped == "" {
+		oh := res.Offhost
+		r.Values[OffhostCopyOK] = boolValue(oh.Err == nil)
+		r.Values[OffhostBacklog] = float64(oh.Backlog)
+		r.Values[OffhostUploaded] = float64(oh.UploadedBytes)
+		r.Values[OffhostRemote] = float64(oh.RemoteSnapshots)
+		if oh.LastCopy != nil {
+			r.Values[OffhostLastCopy] = float64(oh.LastCopy.UnixNano()) / 1e9
+		}
 	}
 	switch {
 	case res == nil:

@@ -3,6 +3,7 @@ package offhost
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -267,4 +268,33 @@ func readPrivate(path string, secret bool) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than 1 MiB", path)
 	}
 	return os.ReadFile(path)
+}
+
+// Probe checks that the target stores, returns and deletes an object, so
+// that install stops before writing anything when copies could not work. A
+// directory target gets its marker file first.
+func Probe(ctx context.Context, cfg *Config) error {
+	if cfg.Dir != "" {
+		if err := initDir(cfg.Dir); err != nil {
+			return err
+		}
+	}
+	if cfg.Encrypted() {
+		if _, err := cfg.recipients(); err != nil {
+			return err
+		}
+	}
+	t, err := cfg.Open()
+	if err != nil {
+		return err
+	}
+	const name = "etcd-ramdisk-probe"
+	body := "written and removed by etcd-ramdisk install\n"
+	if _, err := putVerified(ctx, t, name, strings.NewReader(body), int64(len(body))); err != nil {
+		return fmt.Errorf("probe %s: %w", t, err)
+	}
+	if err := t.Delete(ctx, name); err != nil {
+		return fmt.Errorf("probe %s: %w", t, err)
+	}
+	return nil
 }

@@ -75,6 +75,9 @@ func Copy(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger) *
 		state.LastError, state.LastErrorTime = "", nil
 	}
 	res.RemoteSnapshots, res.LastCopy = state.RemoteSnapshots, state.LastCopy
+	if local, _, lerr := st.List(); lerr == nil {
+		res.Backlog = state.backlog(local)
+	}
 	if after, _ := json.Marshal(state); !bytes.Equal(before, after) {
 		if err := writeState(st, state); err != nil {
 			log.Warn("off-host state not written", "err", err)
@@ -127,12 +130,16 @@ func (c *copier) run(ctx context.Context) error {
 	if len(todo) == 0 && !l.has(keyOf(&local[0].Meta)) {
 		return fmt.Errorf("%w: its newest copy %s is after this node's newest snapshot %s in the store's order; copy to another prefix or directory, or restore from it first", ErrForeign, l.newest(), keyOf(&local[0].Meta))
 	}
+	var corrupt []error
 	for i := range todo {
 		snap := &todo[i]
 		n, err := c.upload(ctx, snap)
 		switch {
-		case errors.Is(err, errGone), errors.Is(err, errLocalCorrupt):
-			c.log.Warn("off-host: local snapshot not copied", "id", snap.Meta.ID, "err", err)
+		case errors.Is(err, errGone):
+			c.log.Info("off-host: local snapshot not copied", "id", snap.Meta.ID, "err", err)
+		case errors.Is(err, errLocalCorrupt):
+			// Sending the others is still worth it; the run reports it.
+			corrupt = append(corrupt, fmt.Errorf("local snapshot %s not copied: %w (check it with `etcd-ramdisk verify %s`)", snap.Meta.ID, err, snap.Meta.ID))
 		case err != nil:
 			return fmt.Errorf("copy snapshot %s: %w", snap.Meta.ID, err)
 		default:
@@ -146,7 +153,7 @@ func (c *copier) run(ctx context.Context) error {
 		c.res.Backlog = len(todo) - i - 1
 	}
 	if len(c.res.Uploaded) == 0 {
-		return nil
+		return errors.Join(corrupt...)
 	}
 	pruned, remaining, err := prune(ctx, c.t, c.cfg.keep(), c.log)
 	c.res.Pruned = pruned
@@ -154,7 +161,7 @@ func (c *copier) run(ctx context.Context) error {
 		return fmt.Errorf("remote retention: %w", err)
 	}
 	c.state.RemoteSnapshots = remaining
-	return nil
+	return errors.Join(corrupt...)
 }
 
 // pending returns the local snapshots to send, oldest first: those after the

@@ -145,9 +145,15 @@ func Summarize(st *store.Store, cfg *Config, local []store.Snapshot) (*Summary, 
 	}
 	sum.LastCopy, sum.LastCopyID, sum.NewestRemoteID = s.LastCopy, s.LastCopyID, s.Newest.ID
 	sum.RemoteSnapshots, sum.LastError, sum.LastErrorTime = s.RemoteSnapshots, s.LastError, s.LastErrorTime
-	sum.Backlog = len(pending(local, s.Newest, s.Since))
-	if s.Newest.zero() && s.Since.zero() && len(local) > 0 {
-		sum.Backlog = 1 // the first copy sends the newest snapshot
-	}
+	sum.Backlog = s.backlog(local)
 	return sum, nil
+}
+
+// backlog is how many of the local snapshots (newest first) the next copy is
+// to send.
+func (s *State) backlog(local []store.Snapshot) int {
+	if s.Newest.zero() && s.Since.zero() && len(local) > 0 {
+		return 1 // the first copy sends the newest snapshot
+	}
+	return len(pending(local, s.Newest, s.Since))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -41,6 +42,7 @@ type Report struct {
 	Lock           Lock       `json:"lock"`
 	Install        Install    `json:"install"`
 	Shutdown       Shutdown   `json:"shutdown"`
+	Offhost        *Offhost   `json:"offhost,omitempty"` // nil when off-host copies are off
 	Warnings       []string   `json:"warnings"`
 	NeedsAttention bool       `json:"needsAttention"`
 }
@@ -127,6 +129,8 @@ type Options struct {
 	Mounts       func() ([]Mount, error)
 	Statfs       func(path string) (FSStats, error)
 	Now          func() time.Time
+	Offhost      *offhost.Config // the off-host copies' settings; nil when off
+	OffhostError error           // why their settings could not be read
 }
 
 func (o *Options) defaults() {
@@ -177,7 +181,9 @@ func Gather(ctx context.Context, o Options) (*Report, error) {
 	}
 	r.Install = checkInstall(o.Root, r.DataDir.Path)
 	r.Shutdown = checkShutdown(st, o.Root, store.BootID())
+	r.Offhost = checkOffhost(st, &o)
 	r.Warnings = append(warnings(r, o.MaxBackupAge), shutdownWarnings(r.Shutdown)...)
+	r.Warnings = append(r.Warnings, offhostWarnings(r, o.Now(), o.MaxBackupAge)...)
 	r.NeedsAttention = len(r.Warnings) > 0
 	return r, nil
 }
@@ -219,6 +225,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Shutdown.Kubelet != "" {
 		line("kubelet", "%s", r.Shutdown.Kubelet)
+	}
+	if r.Offhost != nil {
+		line("off-host", "%s", r.Offhost.text())
 	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(&b, "WARN %s\n", warn)

@@ -23,11 +23,11 @@ func installCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "install",
 		Usage:     "back up, then write the kubelet drop-in, the cron table and the fstab tmpfs line",
-		UsageText: "etcd-ramdisk install [--binary PATH] [--now] [--dry-run] [--root DIR] [--skip-backup]",
-		Flags: append(installFlags(),
+		UsageText: "etcd-ramdisk install [--binary PATH] [--now] [--dry-run] [--root DIR] [--skip-backup] [--offhost-dir DIR | --offhost-s3-endpoint URL --offhost-s3-bucket B ...] [--offhost-recipient age1...]",
+		Flags: append(append(installFlags(),
 			&cli.BoolFlag{Name: "now", Usage: "switch etcd to the tmpfs now: stop kubelet and etcd, mount, restore, start kubelet"},
 			&cli.BoolFlag{Name: "skip-backup", Usage: "no first backup (image builders, where no etcd runs)"},
-		),
+		), offhostInstallFlags()...),
 		Action: func(c *cli.Context) error { return runInstall(c, install.Install) },
 	}
 }
@@ -49,7 +49,12 @@ func runInstall(c *cli.Context, do func(context.Context, install.Deps, install.O
 	if c.Bool("now") && c.String("root") != "" {
 		return usageError{errors.New("--now switches this machine; it cannot be combined with --root")}
 	}
+	offConf, err := offhostInstallConfig(c)
+	if err != nil {
+		return err
+	}
 	res, err := do(c.Context, installDeps(c), install.Options{
+		OffhostConfig: offConf, OffhostConfigPath: c.String("offhost-config"),
 		Root: c.String("root"), Binary: c.String("binary"), Manifest: c.String("manifest"),
 		BackupDir: c.String("backup-dir"), ContainerdAddress: c.String("containerd-address"),
 		Namespace: c.String("namespace"), DryRun: c.Bool("dry-run"), Now: c.Bool("now"),

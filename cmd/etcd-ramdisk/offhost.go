@@ -146,3 +146,55 @@ func runVerifyOffhost(c *cli.Context) error {
 	}
 	return nil
 }
+
+func offhostInstallFlags() []cli.Flag {
+	k := offhost.DefaultKeep()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "offhost-dir", Usage: "copy snapshots off the node into this directory (an NFS or SMB mount of a NAS; it must exist)"},
+		&cli.StringFlag{Name: "offhost-s3-endpoint", Usage: "copy snapshots to an S3-compatible server: https://host[:port]"},
+		&cli.StringFlag{Name: "offhost-s3-bucket", Usage: "S3 bucket (it must exist)"},
+		&cli.StringFlag{Name: "offhost-s3-prefix", Usage: "S3 key prefix, e.g. node1/"},
+		&cli.StringFlag{Name: "offhost-s3-region", Usage: "S3 region (default: the server's)"},
+		&cli.BoolFlag{Name: "offhost-s3-path-style", Usage: "path-style bucket URLs (MinIO, versitygw, most self-hosted servers)"},
+		&cli.StringFlag{Name: "offhost-s3-ca-file", Usage: "PEM CA certificate(s) the S3 server's TLS certificate is checked against"},
+		&cli.StringFlag{Name: "offhost-s3-credentials-file", Usage: "root-only file with aws_access_key_id and aws_secret_access_key (credentials never go on the command line)"},
+		&cli.StringSliceFlag{Name: "offhost-recipient", Usage: "age public key (age1…) to encrypt copies to; repeat for several"},
+		&cli.StringFlag{Name: "offhost-recipients-file", Usage: "file of age public keys, one per line"},
+		&cli.BoolFlag{Name: "offhost-insecure-plaintext-with-all-secrets", Usage: "copy snapshots UNENCRYPTED: every Kubernetes Secret readable on the target"},
+		&cli.StringFlag{Name: "offhost-timeout", Value: offhost.DefaultTimeout.String(), Usage: "bound on one run's copying; the local backup never waits longer"},
+		&cli.IntFlag{Name: "offhost-keep-last", Value: k.Last, Usage: "remote retention: keep the newest N copies"},
+		&cli.IntFlag{Name: "offhost-keep-daily", Value: k.Daily, Usage: "remote retention: one copy a day for N days"},
+		&cli.IntFlag{Name: "offhost-keep-weekly", Value: k.Weekly, Usage: "remote retention: one copy a week for N weeks"},
+		&cli.IntFlag{Name: "offhost-keep-monthly", Value: k.Monthly, Usage: "remote retention: one copy a month for N months"},
+	}
+}
+
+// offhostInstallConfig renders the off-host config install writes, or nil
+// when no target is given. On a live install the target is probed first.
+func offhostInstallConfig(c *cli.Context) ([]byte, error) {
+	dir, endpoint := c.String("offhost-dir"), c.String("offhost-s3-endpoint")
+	if dir == "" && endpoint == "" && c.String("offhost-s3-bucket") == "" {
+		return nil, nil
+	}
+	cfg := &offhost.Config{
+		Dir: dir, Recipients: c.StringSlice("offhost-recipient"), RecipientsFile: c.String("offhost-recipients-file"),
+		InsecurePlaintext: c.Bool("offhost-insecure-plaintext-with-all-secrets"), Timeout: c.String("offhost-timeout"),
+		Keep: &offhost.Keep{Last: c.Int("offhost-keep-last"), Daily: c.Int("offhost-keep-daily"), Weekly: c.Int("offhost-keep-weekly"), Monthly: c.Int("offhost-keep-monthly")},
+	}
+	if endpoint != "" || c.String("offhost-s3-bucket") != "" {
+		cfg.S3 = &offhost.S3Config{Endpoint: endpoint, Bucket: c.String("offhost-s3-bucket"), Prefix: c.String("offhost-s3-prefix"),
+			Region: c.String("offhost-s3-region"), PathStyle: c.Bool("offhost-s3-path-style"), CAFile: c.String("offhost-s3-ca-file"),
+			CredentialsFile: c.String("offhost-s3-credentials-file")}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageError{fmt.Errorf("off-host target: %w", err)}
+	}
+	if !c.Bool("dry-run") && c.String("root") == "" {
+		ctx, cancel := context.WithTimeout(c.Context, time.Minute)
+		defer cancel()
+		if err := offhost.Probe(ctx, cfg); err != nil {
+			return nil, configError{fmt.Errorf("off-host target (nothing installed): %w", err)}
+		}
+	}
+	return cfg.Marshal()
+}

@@ -35,7 +35,9 @@ func runStatus(c *cli.Context) error {
 		defer rt.Close()
 		images = runtimeImages{rt}
 	}
+	off, offErr := loadOffhost(c)
 	rep, err := status.Gather(ctx, status.Options{
+		Offhost: off, OffhostError: offErr,
 		Manifest: c.String("manifest"), DataDir: c.String("data-dir"), BackupDir: c.String("backup-dir"),
 		Root: c.String("root"), MaxBackupAge: c.Duration("max-backup-age"), Images: images,
 	})
