@@ -26,6 +26,7 @@ deps:
 testbed-bins:
 	testbed/build-etcd.sh $(BIN)
 	testbed/build-nerdctl.sh $(BIN)
+	testbed/build-s3.sh $(BIN)
 	$(GO) build -trimpath -o $(BIN)/pause ./testbed/pause
 
 images: testbed-bins build
