@@ -214,7 +214,7 @@ type remoteList struct {
 			Name string `json:"name"`
 			Size int64  `json:"size"`
 		} `json:"data"`
-		Encryption string `json:"encryption"`
+		Encryption string                 `json:"encryption"`
 		Image      *struct{ Name string } `json:"image"`
 	} `json:"snapshots"`
 	Problems []struct{ Name, Error string } `json:"problems"`
@@ -237,8 +237,8 @@ func (n *node) remoteIDs(env []string) ([]string, remoteList) {
 // offhostStatus is status's off-host part.
 type offhostStatus struct {
 	Target, LastError, LastCopyID string
-	Backlog, RemoteSnapshots       int
-	Encrypted                      bool
+	Backlog, RemoteSnapshots      int
+	Encrypted                     bool
 }
 
 func (n *node) offhostStatus(env []string) (offhostStatus, []string) {
