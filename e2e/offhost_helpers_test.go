@@ -199,7 +199,10 @@ func (n *node) s3Config(srv *s3Server, name, endpoint, bucket, secret, recipient
 	if srv.tls {
 		cfg += "  caFile: " + srv.caFile + "\n"
 	}
-	cfg += "recipients: [" + recipient + "]\ntimeout: 1m\n" + extra
+	cfg += "recipients: [" + recipient + "]\n" + extra
+	if !strings.Contains(extra, "timeout:") {
+		cfg += "timeout: 1m\n"
+	}
 	return []string{"ETCD_RAMDISK_OFFHOST_CONFIG=" + writePrivate(n.t, dir, name+".yaml", cfg)}
 }
 
