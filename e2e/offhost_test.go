@@ -63,6 +63,12 @@ func TestOffhostS3NewNodeRestores(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkEncrypted(t, l.Snapshots[0].Data.Name, obj, stored)
+			if r := n.toolEnv(env, "verify", "--offhost", "--offhost-identity", id.path); r.code != 0 || !strings.Contains(r.stdout, "ok   "+local[0]+" (off-host) revision") || !strings.Contains(r.stdout, "decrypted") {
+				t.Errorf("verify --offhost with the identity: exit %d, stdout %q", r.code, r.stdout)
+			}
+			if r := n.toolEnv(env, "verify", "--offhost"); r.code != 0 || !strings.Contains(r.stdout, "stored bytes only") {
+				t.Errorf("verify --offhost without an identity: exit %d, stdout %q", r.code, r.stdout)
+			}
 
 			n.wipeDisk()
 			wrong := newIdentity(t, n.Dir, "wrong.txt")
@@ -289,11 +295,30 @@ func TestOffhostDirTarget(t *testing.T) {
 	})
 
 	n.mustToolEnv(env, "backup")
-	want := n.localIDsOldestFirst()
+	ids, l := n.remoteIDs(env)
+	if len(ids) != 2 {
+		t.Fatalf("remote %v, want 2 copies", ids)
+	}
+	// The newest copy is damaged on the share: restore falls back to the older.
+	obj := filepath.Join(nas, l.Snapshots[0].Data.Name)
+	b, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(obj, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := n.toolEnv(env, "verify", "--offhost", "--all", "--offhost-identity", id.path); r.code != 8 || !strings.Contains(r.stdout, "FAIL "+ids[0]) || !strings.Contains(r.stdout, "ok   "+ids[1]) {
+		t.Errorf("verify --offhost --all with a damaged copy: exit %d, stdout %q; want 8, %s failing", r.code, r.stdout, ids[0])
+	}
 	n.wipeDisk()
 	r = n.toolEnv(env, "restore", "--offhost-identity", id.path)
-	if r.code != 0 || !strings.Contains(r.stdout, "restored snapshot "+want[len(want)-1]) {
-		t.Fatalf("restore from the NAS: exit %d, stdout %q", r.code, r.stdout)
+	if r.code != 0 || !strings.Contains(r.stdout, "restored snapshot "+ids[1]) || !strings.Contains(r.stdout, "skipped "+ids[0]+" (off-host)") {
+		t.Fatalf("restore from the NAS with the newest copy damaged: exit %d, stdout %q; want %s, %s skipped", r.code, r.stdout, ids[1], ids[0])
+	}
+	if local := n.localIDsOldestFirst(); !slices.Equal(local, ids[1:]) {
+		t.Errorf("backup dir after the restore holds %v, want only %s (the damaged copy is not kept)", local, ids[1])
 	}
 	n.startEtcd()
 	for i := range 4 {

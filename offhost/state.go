@@ -1,6 +1,8 @@
 package offhost
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +18,12 @@ import (
 // The off-host state lives in its own subdirectory of the backup dir: the
 // copy runs outside the store's lock (a slow target must not hold up a
 // restore or the shutdown backup), so it keeps out of the files the store
-// manages and cleans.
+// manages and cleans. There is one state file per target, so that pointing
+// a command at another target once does not make the next run forget this
+// one's.
 const (
-	stateDir  = "offhost"
-	stateName = "state.json"
-	lockName  = "lock"
+	stateDir = "offhost"
+	lockName = "lock"
 )
 
 // State is what the last copy runs found, for the next run and for status.
@@ -41,13 +44,16 @@ type State struct {
 	Images map[string]Ref `json:"images,omitempty"`
 }
 
-func statePath(st *store.Store) string { return filepath.Join(st.Dir, stateDir, stateName) }
+func statePath(st *store.Store, target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return filepath.Join(st.Dir, stateDir, "state-"+hex.EncodeToString(sum[:8])+".json")
+}
 
 // ReadState returns the state recorded for the target cfg names; a missing
 // file or one of another target is an empty state.
 func ReadState(st *store.Store, cfg *Config) (*State, error) {
 	s := &State{Target: cfg.TargetName()}
-	data, err := os.ReadFile(statePath(st))
+	data, err := os.ReadFile(statePath(st, s.Target))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
@@ -56,7 +62,7 @@ func ReadState(st *store.Store, cfg *Config) (*State, error) {
 	}
 	var got State
 	if err := json.Unmarshal(data, &got); err != nil {
-		return s, fmt.Errorf("read off-host state %s: %w", statePath(st), err)
+		return s, fmt.Errorf("read off-host state %s: %w", statePath(st, s.Target), err)
 	}
 	if got.Target != s.Target {
 		return s, nil
@@ -73,7 +79,8 @@ func writeState(st *store.Store, s *State) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+stateName+".tmp-")
+	path := statePath(st, s.Target)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("write off-host state: %w", err)
 	}
@@ -86,7 +93,7 @@ func writeState(st *store.Store, s *State) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), statePath(st))
+		err = os.Rename(f.Name(), path)
 	}
 	if err == nil {
 		err = syncDir(dir)
