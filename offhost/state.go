@@ -136,8 +136,10 @@ type Summary struct {
 	LastCopyID      string     `json:"lastCopyId,omitempty"`
 	NewestRemoteID  string     `json:"newestRemoteId,omitempty"`
 	RemoteSnapshots int        `json:"remoteSnapshots"`
-	// Backlog is how many local snapshots the next copy is to send.
+	// Backlog is how many local snapshots the next copy is to send; the
+	// oldest of them was taken at OldestWaiting.
 	Backlog       int        `json:"backlog"`
+	OldestWaiting *time.Time `json:"oldestWaiting,omitempty"`
 	LastError     string     `json:"lastError,omitempty"`
 	LastErrorTime *time.Time `json:"lastErrorTime,omitempty"`
 }
@@ -153,14 +155,21 @@ func Summarize(st *store.Store, cfg *Config, local []store.Snapshot) (*Summary, 
 	sum.LastCopy, sum.LastCopyID, sum.NewestRemoteID = s.LastCopy, s.LastCopyID, s.Newest.ID
 	sum.RemoteSnapshots, sum.LastError, sum.LastErrorTime = s.RemoteSnapshots, s.LastError, s.LastErrorTime
 	sum.Backlog = s.backlog(local)
+	if todo := s.waiting(local); len(todo) > 0 {
+		t := todo[0].Meta.Time
+		sum.OldestWaiting = &t
+	}
 	return sum, nil
+}
+
+// waiting are the local snapshots the next copy is to send, oldest first.
+func (s *State) waiting(local []store.Snapshot) []store.Snapshot {
+	if s.Newest.zero() && s.Since.zero() && len(local) > 0 {
+		return local[:1]
+	}
+	return pending(local, s.Newest, s.Since)
 }
 
 // backlog is how many of the local snapshots (newest first) the next copy is
 // to send.
-func (s *State) backlog(local []store.Snapshot) int {
-	if s.Newest.zero() && s.Since.zero() && len(local) > 0 {
-		return 1 // the first copy sends the newest snapshot
-	}
-	return len(pending(local, s.Newest, s.Since))
-}
+func (s *State) backlog(local []store.Snapshot) int { return len(s.waiting(local)) }

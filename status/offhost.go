@@ -47,8 +47,8 @@ func offhostWarnings(r *Report, now time.Time, maxAge time.Duration) []string {
 		w = append(w, "off-host copies: "+oh.Error)
 	case oh.LastError != "":
 		w = append(w, fmt.Sprintf("off-host copy failing (last at %s): %s; %d snapshot(s) waiting, the local ones are kept", oh.LastErrorTime.UTC().Format("2006-01-02 15:04:05Z"), oh.LastError, oh.Backlog))
-	case oh.Backlog > 0 && (oh.LastCopy == nil || now.Sub(*oh.LastCopy) > maxAge):
-		w = append(w, fmt.Sprintf("%d snapshot(s) not yet copied to %s, and no copy succeeded within %s", oh.Backlog, oh.Target, maxAge))
+	case oh.Backlog > 0 && oh.OldestWaiting != nil && now.Sub(*oh.OldestWaiting) > maxAge:
+		w = append(w, fmt.Sprintf("%d snapshot(s) not yet copied to %s, the oldest taken %s ago (limit %s): does the backup run with the off-host config?", oh.Backlog, oh.Target, now.Sub(*oh.OldestWaiting).Round(time.Second), maxAge))
 	}
 	if !oh.Encrypted && oh.Error == "" {
 		w = append(w, "off-host copies are NOT encrypted: every Kubernetes Secret is readable on "+oh.Target)
