@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
@@ -180,6 +182,32 @@ func TestOffhostS3Outage(t *testing.T) {
 		}
 		if ids, _ := n.remoteIDs(env); len(ids) == 0 || ids[0] != newest {
 			t.Errorf("remote %v after the retry", ids)
+		}
+	})
+
+	t.Run("hung server", func(t *testing.T) {
+		// Accepts connections and never answers: the copy's timeout, not the
+		// server, decides when the backup ends.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+		hung := n.s3Config(srv, "hung", "http://"+l.Addr().String(), bucket, srv.secret, id.recipient, "timeout: 3s\n")
+		n.kv("put", "/registry/hung", "1")
+		start := time.Now()
+		r := n.toolEnv(hung, "backup")
+		if took := time.Since(start); r.code != 0 || !strings.Contains(r.stdout, "good ") || !strings.Contains(r.stdout, "off-host: WARNING") || took > 30*time.Second {
+			t.Errorf("backup to a hung server: exit %d after %s, stdout %q; want a good local snapshot and a warning within the 3s bound", r.code, took, r.stdout)
 		}
 	})
 
