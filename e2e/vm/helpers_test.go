@@ -124,3 +124,23 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 
 // round formats a duration for timing logs.
 func round(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
+
+// clockSkew is the guest's clock minus the host's (half the SSH round trip is
+// taken off), logged: certificates, cron and backup ages depend on it.
+func clockSkew(t *testing.T, v *vm.VM) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	out, err := v.Run(ctxFor(t, time.Minute), "date +%s.%N")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	secs, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	if err != nil {
+		t.Fatalf("guest date: %q: %v", out, err)
+	}
+	mid := t0.Add(t1.Sub(t0) / 2)
+	skew := time.Unix(0, int64(secs*1e9)).Sub(mid)
+	t.Logf("guest clock %+v off the host's (round trip %s)", skew.Round(time.Millisecond), round(t1.Sub(t0)))
+	return skew
+}

@@ -28,6 +28,9 @@ func TestVMNodeSmoke(t *testing.T) {
 		if mnt, _ := v.Run(ctx, "findmnt -n -o FSTYPE --target /var/lib/etcd"); strings.TrimSpace(mnt) != "ext4" {
 			t.Fatalf("etcd's data dir should be on the root disk before install, findmnt says %q", mnt)
 		}
+		if skew := clockSkew(t, v); skew > time.Minute || skew < -time.Minute {
+			t.Fatalf("the guest's clock is %s off the host's", skew)
+		}
 		want := "value-" + containerd
 		if _, err := n.Etcdkv(ctx, "put", "smoke/key", want); err != nil {
 			t.Fatal(err)

@@ -147,6 +147,8 @@ GSSAPIAuthentication no
 # No PAM: a PAM session would register with logind and start a user@0.service
 # manager for every first login, seconds under TCG. Key login needs no PAM.
 UsePAM no
+# testbed/vm multiplexes every command over one master connection per VM.
+MaxSessions 64
 EOF
 cat >"$root/usr/local/sbin/erd-authorized-key" <<'EOF'
 #!/bin/sh

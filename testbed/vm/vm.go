@@ -410,7 +410,7 @@ func (v *VM) sshArgs() []string {
 		"-F", "/dev/null", "-i", v.key, "-p", strconv.Itoa(v.sshPort),
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+		"-o", "LogLevel=ERROR",
 		"-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=6",
 	}
 }
@@ -427,28 +427,31 @@ func (v *VM) muxPath() string {
 // ever saves time (an SSH handshake costs 0.7-3 s of TCG CPU, a session on the
 // master 0.1 s).
 func (v *VM) clientArgs() []string {
-	return append(v.sshArgs(), "-o", "ControlMaster=no", "-o", "ControlPath="+v.muxPath())
+	return append(v.sshArgs(), "-o", "ConnectTimeout=10", "-o", "ControlMaster=no", "-o", "ControlPath="+v.muxPath())
 }
 
-// ensureMaster starts the SSH master connection unless one is up. A reboot,
-// power-off or power cut ends the master with its TCP connection; the next Run
-// starts a new one.
-func (v *VM) ensureMaster(ctx context.Context) {
+// ensureMaster starts the SSH master connection unless one is up, and reports
+// whether one is up. A reboot, power-off or power cut ends the master with its
+// TCP connection; the next Run starts a new one. connectTimeout bounds the TCP
+// connect and the wait for sshd's banner (through QEMU's forward the connect
+// succeeds at once even while the guest is down).
+func (v *VM) ensureMaster(ctx context.Context, connectTimeout time.Duration) bool {
 	v.muxMu.Lock()
 	defer v.muxMu.Unlock()
 	check := exec.CommandContext(ctx, "ssh", append(v.clientArgs(), "-O", "check", "root@127.0.0.1")...)
 	if check.Run() == nil {
-		return
+		return true
 	}
 	os.Remove(v.muxPath())
-	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	mctx, cancel := context.WithTimeout(ctx, connectTimeout+20*time.Second)
 	defer cancel()
 	// -f: ssh forks into the background once authenticated (stdio is /dev/null,
 	// so nothing here waits for the background master).
 	master := exec.CommandContext(mctx, "ssh", append(v.sshArgs(), "-M", "-N", "-f",
+		"-o", fmt.Sprintf("ConnectTimeout=%d", int(connectTimeout/time.Second)),
 		"-o", "ControlPath="+v.muxPath(), "-o", "ControlPersist=yes", "root@127.0.0.1")...)
 	master.WaitDelay = 2 * time.Second
-	master.Run() // on failure clients connect directly
+	return master.Run() == nil // on failure Run's client connects directly
 }
 
 // stopMaster ends the SSH master connection.
@@ -480,7 +483,7 @@ const guestPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 // combined output. A failure is an *ExitError naming the exit status, with the
 // output's tail.
 func (v *VM) Run(ctx context.Context, script string) (string, error) {
-	v.ensureMaster(ctx)
+	v.ensureMaster(ctx, 10*time.Second)
 	args := append(v.clientArgs(), "root@127.0.0.1", "exec env "+guestPath+" bash --norc --noprofile -euo pipefail -c "+shellQuote(script))
 	cmd := exec.CommandContext(ctx, "ssh", args...)
 	cmd.WaitDelay = 5 * time.Second
@@ -498,7 +501,7 @@ func (v *VM) Run(ctx context.Context, script string) (string, error) {
 
 // CopyIn copies a host file into the guest (scp), e.g. a rebuilt etcd-ramdisk.
 func (v *VM) CopyIn(ctx context.Context, local, remote string) error {
-	v.ensureMaster(ctx)
+	v.ensureMaster(ctx, 10*time.Second)
 	args := v.clientArgs()
 	for i, a := range args {
 		if a == "-p" {
@@ -525,9 +528,16 @@ func (v *VM) Journal(ctx context.Context, args string) (string, error) {
 }
 
 // probeBoot asks for the boot id with a short timeout.
+// probeBoot asks for the boot id, through a master connection made with a
+// short connect timeout: while the guest boots, QEMU's forward accepts the TCP
+// connection and sshd's banner never comes, and a long timeout would make the
+// boot look slower than it is.
 func (v *VM) probeBoot(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 25*time.Second)
 	defer cancel()
+	if !v.ensureMaster(ctx, 3*time.Second) {
+		return "", errors.New("ssh: no connection")
+	}
 	return v.BootID(ctx)
 }
 
