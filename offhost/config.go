@@ -245,6 +245,18 @@ func parseCredentials(data []byte) Credentials {
 	return cr
 }
 
+// readLimitedFile reads a small regular file.
+func readLimitedFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		return nil, fmt.Errorf("%s is not a regular file of at most 1 MiB", path)
+	}
+	return os.ReadFile(path)
+}
+
 // readPrivate reads a small root-owned file that others cannot write to (a
 // config naming where snapshots go) or, with secret, cannot read either
 // (credentials, identities).

@@ -51,13 +51,15 @@ func (c *Config) recipientNames() []string {
 	return out
 }
 
-// LoadIdentities reads an age identity file (root-only). An empty path is
-// ErrIdentity: encrypted copies cannot be read without one.
+// LoadIdentities reads an age identity file. An empty path is ErrIdentity:
+// encrypted copies cannot be read without one. Its mode is not checked: a key
+// brought on a USB stick carries the stick's modes (vfat: 0755), and refusing
+// it would make it no more secret.
 func LoadIdentities(path string) ([]age.Identity, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: the off-host copies are encrypted with age; give the identity file (AGE-SECRET-KEY-1…) with --offhost-identity or identityFile in the off-host config", ErrIdentity)
 	}
-	data, err := readPrivate(path, true)
+	data, err := readLimitedFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w file: %w", ErrIdentity, err)
 	}

@@ -28,7 +28,7 @@ func loadOffhost(c *cli.Context) (*offhost.Config, error) {
 }
 
 func identityFlag() cli.Flag {
-	return &cli.StringFlag{Name: "offhost-identity", EnvVars: []string{"ETCD_RAMDISK_OFFHOST_IDENTITY"}, Usage: "age identity file (AGE-SECRET-KEY-1…, root-only) that decrypts the off-host copies (default: identityFile in the off-host config)"}
+	return &cli.StringFlag{Name: "offhost-identity", EnvVars: []string{"ETCD_RAMDISK_OFFHOST_IDENTITY"}, Usage: "age identity file (AGE-SECRET-KEY-1…) that decrypts the off-host copies (default: identityFile in the off-host config)"}
 }
 
 // printCopy says what the off-host copy after a backup did.
