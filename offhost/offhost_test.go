@@ -369,3 +369,39 @@ func TestParseCredentials(t *testing.T) {
 		}
 	}
 }
+
+// Retention also removes what interrupted uploads left behind the newest copy
+// and image archives no kept copy names; the image in use stays.
+func TestPruneOrphansAndImages(t *testing.T) {
+	f := newFixture(t)
+	digest := testMeta(baseTime, 1).Image.Digest
+	if err := f.st.WriteImageArchive(digest, func(w io.Writer) error { _, err := io.WriteString(w, "image tar"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	f.backup(t, 1)
+	f.copy(t)
+	orphan := filepath.Join(f.target, snapshotsDir, key{Seq: 0, ID: "20200101T000000Z-r1"}.stem()+dataSuffix+ageSuffix)
+	unused := filepath.Join(f.target, imagesDir, "sha256-"+strings.Repeat("cd", 32)+".oci.tar")
+	for _, p := range []string{orphan, unused} {
+		if err := os.WriteFile(p, []byte("left over"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l, _ := List(context.Background(), f.cfg); len(l.Problems) != 1 || !strings.Contains(l.Problems[0].Err, "without a manifest") {
+		t.Errorf("problems %+v, want the orphan", l.Problems)
+	}
+	f.backup(t, 2)
+	f.copy(t)
+	for _, p := range []string{orphan, unused} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was kept", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(f.target, filepath.FromSlash(imageName(digest)))); err != nil {
+		t.Errorf("the image in use was removed: %v", err)
+	}
+	l, _ := List(context.Background(), f.cfg)
+	if len(l.Snapshots) != 2 || l.Snapshots[0].Image == nil || len(l.Problems) != 0 {
+		t.Errorf("listing %+v", l)
+	}
+}
