@@ -405,3 +405,29 @@ func TestPruneOrphansAndImages(t *testing.T) {
 		t.Errorf("listing %+v", l)
 	}
 }
+
+// Plaintext copies (the loudly named setting) are the store's own zstd file
+// and come back without an identity.
+func TestPlaintextCopy(t *testing.T) {
+	f := newFixture(t)
+	f.cfg = &Config{Dir: f.cfg.Dir, InsecurePlaintext: true}
+	snap := f.backup(t, 7)
+	f.copy(t)
+	obj, err := os.ReadFile(filepath.Join(f.target, filepath.FromSlash(dataName(keyOf(&snap.Meta), false))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, _ := os.ReadFile(snap.Path)
+	if !bytes.Equal(obj, local) {
+		t.Error("the plaintext copy is not the local zstd file")
+	}
+	src := NewSource(f.cfg, "", quiet)
+	metas, err := src.Snapshots(context.Background())
+	if err != nil || len(metas) != 1 {
+		t.Fatal(metas, err)
+	}
+	fresh, _ := store.Open(filepath.Join(t.TempDir(), "fresh"))
+	if _, err := src.Import(context.Background(), fresh, &metas[0]); err != nil {
+		t.Errorf("import of a plaintext copy without an identity: %v", err)
+	}
+}
