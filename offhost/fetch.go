@@ -74,6 +74,9 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 	if !ok {
 		return nil, fmt.Errorf("import %s: not listed on %s", m.ID, s.t)
 	}
+	if man.encrypted() && s.idErr != nil {
+		return nil, s.idErr
+	}
 	s.importImage(ctx, st, man)
 	rc, err := s.t.Get(ctx, man.Data.Name)
 	if err != nil {
@@ -87,9 +90,6 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 	sent := newHashCounter()
 	var data io.Reader = io.TeeReader(src, sent)
 	if man.encrypted() {
-		if s.idErr != nil {
-			return nil, s.idErr
-		}
 		if data, err = decrypt(data, s.ids, man.Recipients); err != nil {
 			if !errors.Is(err, ErrIdentity) && src.err == nil {
 				err = fmt.Errorf("%w: %w", store.ErrCorrupt, err)
