@@ -97,9 +97,13 @@ done
 ctr version >/dev/null
 log "containerd ready: $(containerd --version)"
 
+# In parallel: unpacking is CPU work, and the VM has two vCPUs.
+pids=()
 for f in "$P"/images/*.tar; do
-	ctr -n k8s.io images import "$f" >/dev/null
+	ctr -n k8s.io images import "$f" >/dev/null &
+	pids+=($!)
 done
+for pid in "${pids[@]}"; do wait "$pid"; done
 log "images imported: $(ctr -n k8s.io images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
 
 # --- kubelet, as kubeadm's Debian packages install it ---------------------------

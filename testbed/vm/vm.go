@@ -607,9 +607,10 @@ func (v *VM) waitSystemRunning(ctx context.Context) error {
 		return fmt.Errorf("vm: waiting for systemctl is-system-running: %w", err)
 	}
 	state := strings.TrimSpace(out)
+	analyze, _ := v.Run(ctx, "systemd-analyze time 2>&1 | head -n1 || true")
 	switch state {
 	case "running":
-		v.logf("system %s after %s more", state, time.Since(t).Round(100*time.Millisecond))
+		v.logf("system %s after %s more (guest: %s)", state, time.Since(t).Round(100*time.Millisecond), strings.TrimSpace(analyze))
 		return nil
 	case "degraded":
 		failed, _ := v.Run(ctx, "systemctl --failed --no-legend --plain || true")
