@@ -40,8 +40,11 @@ fi
 
 start=$SECONDS
 mkdir -p "$cache"
+# Leftovers of builds that were killed: --one-file-system never follows a mount
+# (proc, sys, dev) that a killed mmdebstrap may have left in its root.
+find "$cache" -mindepth 1 -maxdepth 1 -name '.build-*' -mmin +120 -exec rm -rf --one-file-system {} + 2>/dev/null || true
 work="$(mktemp -d "$cache/.build-$key-XXXXXX")"
-cleanup() { rm -rf "$work"; }
+cleanup() { rm -rf --one-file-system "$work"; }
 trap cleanup EXIT
 root="$work/root"
 out="$work/out"
