@@ -71,14 +71,6 @@ func (n *node) stopEtcdGracefully() {
 	}
 }
 
-type shutdownRecord struct {
-	OK             bool   `json:"ok"`
-	SystemShutdown bool   `json:"systemShutdown"`
-	EtcdStopped    bool   `json:"etcdStopped"`
-	Source         string `json:"source"`
-	SnapshotID     string `json:"snapshotId"`
-	Error          string `json:"error"`
-}
 
 func (n *node) mustToolEnv(env []string, args ...string) result {
 	n.t.Helper()
@@ -89,13 +81,13 @@ func (n *node) mustToolEnv(env []string, args ...string) result {
 	return r
 }
 
-func (n *node) shutdownRecord() shutdownRecord {
+func (n *node) shutdownRecord() store.ShutdownRecord {
 	n.t.Helper()
 	b, err := os.ReadFile(filepath.Join(n.BackupDir(), "shutdown-record.json"))
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	var r shutdownRecord
+	var r store.ShutdownRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		n.t.Fatal(err)
 	}

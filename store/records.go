@@ -70,32 +70,44 @@ func (s *Store) WriteRestoreRecord(r RestoreRecord) error {
 		return fmt.Errorf("write restore record: %w", err)
 	}
 	r.Seq = seq
-	err = atomicWrite(s.Dir, restoreRecordName, false, func(w io.Writer) error {
-		return writeJSON(w, &r)
-	})
+	return s.writeRecord("restore record", restoreRecordName, &r)
+}
+
+// writeRecord atomically replaces one of the store's small JSON records.
+func (s *Store) writeRecord(what, name string, v any) error {
+	err := atomicWrite(s.Dir, name, false, func(w io.Writer) error { return writeJSON(w, v) })
 	if err != nil {
-		return fmt.Errorf("write restore record: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	return nil
+}
+
+// readRecord reads and validates one of the store's small JSON records into
+// v; found is false when the file does not exist.
+func (s *Store) readRecord(what, name string, v interface{ validate() error }) (found bool, err error) {
+	path := filepath.Join(s.Dir, name)
+	data, err := readLimited(path, maxMetadataSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
+	if err == nil {
+		err = v.validate()
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s %s: %w", what, path, err)
+	}
+	return true, nil
 }
 
 // ReadRestoreRecord returns the restore record, or nil, nil when no restore
 // has been recorded.
 func (s *Store) ReadRestoreRecord() (*RestoreRecord, error) {
-	path := filepath.Join(s.Dir, restoreRecordName)
-	data, err := readLimited(path, maxMetadataSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read restore record %s: %w", path, err)
-	}
 	var r RestoreRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read restore record %s: %w", path, err)
-	}
-	if err := r.validate(); err != nil {
-		return nil, fmt.Errorf("read restore record %s: %w", path, err)
+	if found, err := s.readRecord("restore record", restoreRecordName, &r); !found {
+		return nil, err
 	}
 	return &r, nil
 }

@@ -1,13 +1,9 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -60,32 +56,15 @@ func (s *Store) WriteShutdownRecord(r ShutdownRecord) error {
 	if err := r.validate(); err != nil {
 		return fmt.Errorf("write shutdown record: %w", err)
 	}
-	err := atomicWrite(s.Dir, shutdownRecordName, false, func(w io.Writer) error {
-		return writeJSON(w, &r)
-	})
-	if err != nil {
-		return fmt.Errorf("write shutdown record: %w", err)
-	}
-	return nil
+	return s.writeRecord("shutdown record", shutdownRecordName, &r)
 }
 
 // ReadShutdownRecord returns the last shutdown record, or nil, nil when no
 // shutdown backup has run yet.
 func (s *Store) ReadShutdownRecord() (*ShutdownRecord, error) {
-	path := filepath.Join(s.Dir, shutdownRecordName)
-	data, err := readLimited(path, maxMetadataSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read shutdown record %s: %w", path, err)
-	}
 	var r ShutdownRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read shutdown record %s: %w", path, err)
-	}
-	if err := r.validate(); err != nil {
-		return nil, fmt.Errorf("read shutdown record %s: %w", path, err)
+	if found, err := s.readRecord("shutdown record", shutdownRecordName, &r); !found {
+		return nil, err
 	}
 	return &r, nil
 }
