@@ -1,5 +1,7 @@
 # etcd-ramdisk: `make demo` runs the main job against a kubeadm-like test node;
-# `make test` runs vet, unit tests and the end-to-end tests. Both need root.
+# `make test` runs vet, unit tests, the end-to-end tests on the host test node and
+# the VM suite (a real kubeadm node under QEMU: real systemd, kubelet, reboots).
+# Both need root.
 SHELL := /bin/bash
 GO    ?= go
 OUT   := $(CURDIR)/_output
@@ -41,7 +43,7 @@ unit:
 e2e: deps images build
 	$(GO) test -count=1 -timeout 80m -v ./e2e/
 
-test: vet unit e2e bench-smoke
+test: vet unit e2e bench-smoke vm-test
 
 # The fault suite in full: 50 crash trials per kind (make test runs every case
 # with fewer trials). It prints a summary table; zeros are the promise.
@@ -80,7 +82,7 @@ clean: bed-down
 # builds real kubelet/kubeadm, containerd 2.x and the Debian base image (cached
 # in ERD_VM_CACHE, rebuilt only when testbed/vm/build-rootfs.sh changes);
 # vm-test runs the VM suite (e2e/vm).
-.PHONY: vm-assets vm-test
+.PHONY: vm-assets vm-test vm-smoke
 export ERD_VM_CACHE ?= /var/cache/erd-vm
 
 vm-assets: images build
@@ -89,5 +91,10 @@ vm-assets: images build
 	testbed/build-containerd2.sh $(BIN)/containerd2
 	testbed/vm/build-rootfs.sh $(ERD_VM_CACHE)
 
+# make test runs the node's life (TestVMNodeReboots: both containerd legs side by
+# side); vm-smoke only boots, sets up and reboots a node without etcd-ramdisk.
 vm-test: vm-assets
-	$(GO) test -v -count=1 -timeout 60m ./e2e/vm/
+	$(GO) test -v -count=1 -timeout 60m -run 'TestVMNodeReboots' ./e2e/vm/
+
+vm-smoke: vm-assets
+	$(GO) test -v -count=1 -timeout 30m -run 'TestVMNodeSmoke' ./e2e/vm/

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,6 +30,7 @@ const (
 	exitAmbiguous   = 13 // several etcd containers run and none is known to be the manifest's
 	exitIdentity    = 14 // restore/verify from the off-host target: the age identity is missing or wrong
 	exitOffhost     = 15 // restore/list/verify: the off-host target unreachable, refusing access, or without its bucket
+	exitInterrupted = 16 // SIGINT/SIGTERM or --timeout ended the run; nothing half-done was kept
 )
 
 var exitTable = []struct {
@@ -51,6 +53,7 @@ var exitTable = []struct {
 	{exitAmbiguous, "several etcd containers still ran after --pod-update-wait and none is from the manifest's image; nothing done"},
 	{exitIdentity, "restore or verify from the off-host copies: the age identity is missing or matches none of their recipients; data dir left empty"},
 	{exitOffhost, "restore, list or verify --offhost: the off-host target is unreachable, refuses the credentials or has no such bucket; data dir left empty"},
+	{exitInterrupted, "interrupted by SIGINT/SIGTERM or --timeout (also while waiting for the lock); nothing half-done was kept"},
 }
 
 func exitCodeHelp() string {
@@ -78,6 +81,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return exitInterrupted
 	case errors.Is(err, store.ErrLockTimeout):
 		return exitLocked
 	case errors.Is(err, erdrt.ErrUnavailable):
@@ -90,7 +95,7 @@ func exitCode(err error) int {
 		return exitIdentity
 	case errors.Is(err, offhost.ErrUnreachable), errors.Is(err, offhost.ErrDenied), errors.Is(err, offhost.ErrNoBucket):
 		return exitOffhost
-	case errors.Is(err, backup.ErrNoSnapshot):
+	case errors.Is(err, backup.ErrNoSnapshot), errors.Is(err, store.ErrNoSnapshot):
 		return exitNoSnapshot
 	case errors.Is(err, backup.ErrNoRoom):
 		return exitNoRoom
