@@ -9,12 +9,14 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
-// Upload throughput and the time to restore a ~100 MB database from an S3
-// target (TLS, on this machine). A measurement, not a check: it runs only
-// with ERD_OFFHOST_MEASURE=1 and prints its figures.
+// Upload throughput and the time to restore a database from an S3 target
+// (TLS, on this machine): it prints its figures and checks every key came
+// back; it never asserts a time. make test fills 20 MB; the issue's ~100 MB
+// figure: ERD_OFFHOST_MEASURE_BYTES=100000000.
 func TestOffhostMeasure(t *testing.T) {
-	if os.Getenv("ERD_OFFHOST_MEASURE") == "" {
-		t.Skip("a measurement: set ERD_OFFHOST_MEASURE=1")
+	fill := os.Getenv("ERD_OFFHOST_MEASURE_BYTES")
+	if fill == "" {
+		fill = "20000000"
 	}
 	srv := startS3(t, "", true)
 	n := newNode(t, testbed.NodeOptions{})
@@ -23,7 +25,7 @@ func TestOffhostMeasure(t *testing.T) {
 	env := n.s3Config(srv, "s3", srv.endpoint(), bucket, srv.secret, id.recipient, "timeout: 10m\n")
 	n.kv("put", "/registry/first", "1")
 	n.mustToolEnv(env, "backup") // the image archive goes with the first copy
-	n.kv("fill", "/registry/big/", "100000000")
+	n.kv("fill", "/registry/big/", fill)
 	n.kv("put-many", "/registry/check/", "1000")
 	r := n.mustToolEnv(env, "backup")
 	for _, l := range strings.Split(r.stdout, "\n") {

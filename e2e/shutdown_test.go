@@ -71,7 +71,6 @@ func (n *node) stopEtcdGracefully() {
 	}
 }
 
-
 func (n *node) mustToolEnv(env []string, args ...string) result {
 	n.t.Helper()
 	r := n.toolEnv(env, args...)

@@ -118,7 +118,6 @@ func dataDirFS(t *testing.T, v *vm.VM) string {
 	return strings.TrimSpace(run(t, v, "findmnt -n -o FSTYPE --target /var/lib/etcd"))
 }
 
-
 func lastShutdown(t *testing.T, v *vm.VM) store.ShutdownRecord {
 	t.Helper()
 	var r store.ShutdownRecord
