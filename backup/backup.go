@@ -114,7 +114,7 @@ func takeBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	from := o.From
 	var stopped string
 	if o.StopEtcd {
-		ec, sig, err := rt.StopEtcd(ctx, m.Namespace, m.Image, etcdStopGrace)
+		ec, sig, err := rt.StopEtcd(ctx, m.Namespace, m.Image, erdrt.StopGrace)
 		if err != nil {
 			return nil, fmt.Errorf("stop etcd before copying its data dir: %w", err)
 		}
@@ -141,10 +141,6 @@ func takeBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	}
 	return hotBackup(ctx, rt, st, m, ec, o, log)
 }
-
-// etcdStopGrace is how long etcd gets to exit on SIGTERM (it commits its
-// database and closes the WAL) before it is killed.
-const etcdStopGrace = time.Minute
 
 // coldOrNothing takes a cold backup; a data dir without a member (etcd never
 // ran this boot, e.g. its restore failed) has nothing to lose and is not an error.

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"text/template"
-	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
@@ -40,9 +39,6 @@ const (
 	FstabPath = "/etc/fstab"
 	assetMode = 0o644
 )
-
-// StopGrace is how long etcd gets to exit on SIGTERM before it is killed.
-const StopGrace = time.Minute
 
 // Options for Install and Uninstall. Paths are as the node sees them; Root
 // only says where to write.

@@ -12,6 +12,10 @@ import (
 	"github.com/containerd/errdefs"
 )
 
+// StopGrace is how long etcd gets to exit on SIGTERM (it commits its database
+// and closes its WAL) before it is killed.
+const StopGrace = time.Minute
+
 // StopEtcd stops the running etcd container with SIGTERM, then SIGKILL after
 // grace, and waits until it has exited. etcd commits its database on SIGTERM,
 // so after a clean stop its data dir holds every write it acknowledged.

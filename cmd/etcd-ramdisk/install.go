@@ -7,6 +7,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -101,7 +102,7 @@ func installDeps(c *cli.Context) install.Deps {
 				return err
 			}
 			defer rt.Close()
-			return install.StopEtcd(ctx, rt, m, install.StopGrace, log)
+			return install.StopEtcd(ctx, rt, m, erdrt.StopGrace, log)
 		},
 	}
 }
