@@ -45,9 +45,15 @@ func TestMain(m *testing.M) {
 	if bedBase == "" {
 		bedBase = "/var/tmp/erd-bed"
 	}
+	unlock, err := testbed.LockHost(context.Background(), os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
 	out, _ := exec.Command("containerd", "--version").CombinedOutput()
 	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s", out)
 	code := m.Run()
+	unlock()
 	printFaultSummary()
 	os.Exit(code)
 }

@@ -4,6 +4,10 @@
 set -euo pipefail
 : "${ERD_BIN:?run through make demo}" "${ERD_IMAGES:?run through make demo}"
 export ERD_BED="${ERD_BED:-/var/tmp/erd-bed}-demo"
+# One host bed run at a time (testbed.HostLockPath): they share 127.0.0.2:2379-2381.
+if [[ -z "${ERD_HOSTBED_LOCKED:-}" ]]; then
+	exec env ERD_HOSTBED_LOCKED=1 flock /var/tmp/erd-hostbed.lock "$0" "$@"
+fi
 tb() { "$ERD_BIN/testbed" --dir "$ERD_BED" --bin "$ERD_BIN" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 trap 'say "tearing down"; tb down' EXIT

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/bench"
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
 func main() {
@@ -92,6 +93,12 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	unlock, err := testbed.LockHost(ctx, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "erd-bench:", err)
+		return 1
+	}
+	defer unlock()
 	md, err := bench.Run(ctx, env, o)
 	fmt.Print(md)
 	if err != nil {
