@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 // writeAsset writes a unit or cron file unless it already holds the content;
@@ -28,7 +31,7 @@ func (p *plan) apply(path string, content []byte, mode fs.FileMode, status strin
 	if p.o.DryRun || status == StatusUnchanged {
 		return nil
 	}
-	if err := writeAtomic(p.host(path), content, mode); err != nil {
+	if err := writeDurably(p.host(path), content, mode); err != nil {
 		return fmt.Errorf("write %s: %w", p.host(path), err)
 	}
 	return nil
@@ -55,38 +58,22 @@ func compare(path string, content []byte, mode fs.FileMode) (string, error) {
 
 // addFstab appends the tmpfs line unless a line already mounts the data dir.
 func (p *plan) addFstab() error {
-	old, mode, err := readFstab(p.host(FstabPath))
+	old, mode, err := hostfs.ReadFstab(p.host(FstabPath))
 	if err != nil {
 		return err
 	}
-	out, existing := fstabAdd(old, p.data.DataDir, p.quota)
+	out, existing := hostfs.FstabAdd(old, p.data.DataDir, p.quota)
 	status := StatusUpdated
 	switch {
 	case existing != "":
 		status = StatusUnchanged
-		if !isTmpfs(existing) {
+		if !hostfs.IsTmpfsEntry(existing) {
 			p.res.add(Step{Kind: StepNote, Text: fmt.Sprintf("%s already mounts %s, not as a tmpfs; left as it is, so etcd stays on disk", FstabPath, p.data.DataDir)})
 		}
 	case old == nil:
 		status = StatusCreated
 	}
 	return p.apply(FstabPath, out, mode, status)
-}
-
-// readFstab returns fstab and its mode (0644 for a new one); nil when absent.
-func readFstab(path string) ([]byte, fs.FileMode, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, assetMode, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	b, err := os.ReadFile(path)
-	if b == nil && err == nil {
-		b = []byte{}
-	}
-	return b, fi.Mode().Perm(), err
 }
 
 // removeFile removes one of our files; an absent one is reported, not an error.
@@ -106,46 +93,17 @@ func (p *plan) removeFile(path string) (bool, error) {
 	if err := os.Remove(p.host(path)); err != nil {
 		return false, err
 	}
-	return true, syncDir(filepath.Dir(p.host(path)))
+	return true, hostfs.SyncDir(filepath.Dir(p.host(path)))
 }
 
-// writeAtomic replaces path with content: a temporary file in the same
-// directory, fsynced, renamed over it, then the directory fsynced. A crash
+// writeDurably replaces path with content durably (hostfs.WriteFile): a crash
 // leaves the old file or the new one, never a mix.
-func writeAtomic(path string, content []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func writeDurably(path string, content []byte, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	return hostfs.WriteFile(path, hostfs.WriteOptions{Mode: mode}, func(w io.Writer) error {
+		_, err := w.Write(content)
 		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/kubelet"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -36,7 +37,7 @@ var ErrNotRoot = errors.New("must run as root (or use --dry-run, or --root DIR)"
 const (
 	DropInDir = "/etc/systemd/system/kubelet.service.d"
 	CronDir   = "/etc/cron.d"
-	FstabPath = "/etc/fstab"
+	FstabPath = hostfs.FstabPath
 	assetMode = 0o644
 )
 
@@ -332,7 +333,7 @@ func (d Deps) withDefaults() Deps {
 		d.Geteuid = os.Geteuid
 	}
 	if d.Mounted == nil {
-		d.Mounted = TmpfsMounted
+		d.Mounted = hostfs.TmpfsMounted
 	}
 	if d.Run == nil {
 		d.Run = ExecRunner(os.Stderr, os.Stderr)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -435,7 +436,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		"would take and verify a backup (reason install)",
 		"would create " + filepath.Join(root, installed[2]) + ":\n" + string(golden) + "---\n",
 		"would create " + filepath.Join(root, installed[0]) + ":\n",
-		"would update " + filepath.Join(root, installed[1]) + ":\n" + fstabBefore + "\n" + fstabMarker + "\ntmpfs /var/lib/etcd tmpfs",
+		"would update " + filepath.Join(root, installed[1]) + ":\n" + fstabBefore + "\n" + hostfs.FstabMarker + "\ntmpfs /var/lib/etcd tmpfs",
 		"would run: systemctl daemon-reload\nwould run: systemctl stop kubelet\nwould stop the etcd container through containerd\nwould copy the stopped etcd's data dir into a verified snapshot (reason install): it holds every write etcd acknowledged\nwould run: mount /var/lib/etcd\nwould run: /usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io restore\nwould run: systemctl start kubelet\n",
 	} {
 		if !strings.Contains(out.String(), want) {

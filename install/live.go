@@ -1,15 +1,11 @@
 package install
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
@@ -25,27 +21,6 @@ func ExecRunner(stdout, stderr io.Writer) func(context.Context, []string) error 
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		return cmd.Run()
 	}
-}
-
-// TmpfsMounted reports whether dir is a tmpfs mount point, from the kernel's
-// mount table.
-func TmpfsMounted(dir string) (bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	dir = filepath.Clean(dir)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint options... - fstype source superopts
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if ok && len(f) >= 5 && len(g) >= 1 && unescapeFstab(f[4]) == dir && g[0] == "tmpfs" {
-			return true, nil
-		}
-	}
-	return false, sc.Err()
 }
 
 // TakeVerified takes a backup and verifies the snapshot that holds etcd's

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -24,12 +25,12 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fstab, mode, err := readFstab(p.host(FstabPath))
+	fstab, mode, err := hostfs.ReadFstab(p.host(FstabPath))
 	if err != nil {
 		return nil, err
 	}
-	newFstab, ours, foreign := fstabRemove(fstab, p.data.DataDir)
-	if foreign != "" && isTmpfs(foreign) {
+	newFstab, ours, foreign := hostfs.FstabRemove(fstab, p.data.DataDir)
+	if foreign != "" && hostfs.IsTmpfsEntry(foreign) {
 		return nil, configErrorf("%s mounts %s as a tmpfs with a line etcd-ramdisk did not add (%q); remove it first, or etcd would start empty after the next reboot without restore", FstabPath, p.data.DataDir, foreign)
 	}
 	mounted := false

@@ -1,20 +1,17 @@
 package status
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
 )
@@ -24,27 +21,18 @@ import (
 const (
 	DropInPath = "etc/systemd/system/kubelet.service.d/" + systemd.DropInName
 	CronPath   = "etc/cron.d/" + cron.FileName
-	FstabPath  = "etc/fstab"
+	FstabPath  = hostfs.FstabPath
 )
-
-// lockFile is the store's flock(2) file (store.Lock).
-const lockFile = "lock"
 
 // imageCheckTimeout bounds the containerd lookup, so a hung containerd
 // cannot hang status.
 const imageCheckTimeout = 10 * time.Second
 
 // Mount is one line of /proc/self/mountinfo.
-type Mount struct {
-	Point  string
-	FSType string
-	Source string
-}
+type Mount = hostfs.Mount
 
 // FSStats is what statfs(2) says about a filesystem, in bytes.
-type FSStats struct {
-	Size, Used, Free uint64
-}
+type FSStats = hostfs.FSStats
 
 func checkDataDir(path string, mounts func() ([]Mount, error), statfs func(string) (FSStats, error)) DataDir {
 	d := DataDir{Path: filepath.Clean(path)}
@@ -53,7 +41,7 @@ func checkDataDir(path string, mounts func() ([]Mount, error), statfs func(strin
 	if err != nil {
 		errs = append(errs, fmt.Sprintf("read mounts: %v", err))
 	}
-	if m, ok := findMount(ms, d.Path); ok {
+	if m, ok := hostfs.FindMount(ms, d.Path); ok {
 		d.Mounted, d.FSType, d.Source = true, m.FSType, m.Source
 		st, err := statfs(d.Path)
 		if err != nil {
@@ -75,89 +63,11 @@ func checkDataDir(path string, mounts func() ([]Mount, error), statfs func(strin
 	return d
 }
 
-// findMount returns the mount exactly at path (or at path with symlinks
-// resolved). The last one wins: it is on top when mounts are stacked.
-func findMount(ms []Mount, path string) (Mount, bool) {
-	want := map[string]bool{path: true}
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		want[real] = true
-	}
-	var found Mount
-	ok := false
-	for _, m := range ms {
-		if want[m.Point] {
-			found, ok = m, true
-		}
-	}
-	return found, ok
-}
-
 func percent(n int64, of uint64) float64 {
 	if of == 0 {
 		return 0
 	}
 	return float64(n) * 100 / float64(of)
-}
-
-func readMountinfo(path string) ([]Mount, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return parseMountinfo(f)
-}
-
-// parseMountinfo reads proc(5)'s mountinfo format:
-// "36 35 98:0 /root /mnt/point rw,noatime shared:1 - tmpfs tmpfs rw,size=1024k".
-func parseMountinfo(r io.Reader) ([]Mount, error) {
-	var ms []Mount
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i := 6; i < len(fields); i++ {
-			if fields[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+2 >= len(fields) {
-			return nil, fmt.Errorf("malformed mountinfo line %q", sc.Text())
-		}
-		ms = append(ms, Mount{Point: unescapeOctal(fields[4]), FSType: fields[sep+1], Source: unescapeOctal(fields[sep+2])})
-	}
-	return ms, sc.Err()
-}
-
-// unescapeOctal undoes the kernel's \040-style escaping of spaces, tabs,
-// newlines and backslashes in mountinfo and fstab fields.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func statfs(path string) (FSStats, error) {
-	var s syscall.Statfs_t
-	if err := syscall.Statfs(path, &s); err != nil {
-		return FSStats{}, err
-	}
-	bs := uint64(s.Bsize)
-	return FSStats{Size: s.Blocks * bs, Used: (s.Blocks - s.Bfree) * bs, Free: s.Bavail * bs}, nil
 }
 
 // checkBackups fills b and returns the store and its newest good snapshot.
@@ -169,22 +79,7 @@ func checkBackups(b *Backups, dir string, now time.Time) (*store.Store, *store.S
 		b.Error = "no backup dir given"
 		return nil, nil
 	}
-	for _, sub := range []string{"", "snapshots", "suspect", "images"} {
-		path := filepath.Join(dir, sub)
-		fi, err := os.Stat(path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			b.Error = fmt.Sprintf("%s does not exist: no backup has run", path)
-		case err != nil:
-			b.Error = fmt.Sprintf("backup dir: %v", err)
-		case !fi.IsDir():
-			b.Error = fmt.Sprintf("%s is not a directory", path)
-		default:
-			continue
-		}
-		return nil, nil
-	}
-	st, err := store.Open(dir)
+	st, err := store.OpenExisting(dir)
 	if err != nil {
 		b.Error = err.Error()
 		return nil, nil
@@ -239,29 +134,12 @@ func checkImage(ctx context.Context, st *store.Store, snap *store.Snapshot, imag
 	return info
 }
 
-// checkLock asks whether another process holds the store lock, with a
-// shared, non-blocking flock on the existing lock file: that conflicts with
-// store.Lock's exclusive lock but, unlike store.Lock, neither creates the
-// file nor records a holder.
+// checkLock asks the store whether another process holds its lock, without
+// taking it or creating the lock file.
 func checkLock(st *store.Store) Lock {
-	f, err := os.Open(filepath.Join(st.Dir, lockFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return Lock{} // never locked
-	}
+	held, holder, err := st.LockState()
+	l := Lock{Held: held, Holder: holder}
 	if err != nil {
-		return Lock{Error: err.Error()}
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	if err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return Lock{}
-	}
-	if !errors.Is(err, syscall.EWOULDBLOCK) {
-		return Lock{Error: fmt.Sprintf("flock %s: %v", f.Name(), err)}
-	}
-	l := Lock{Held: true}
-	if l.Holder, err = st.LockHolder(); err != nil {
 		l.Error = err.Error()
 	}
 	return l
@@ -273,7 +151,7 @@ func checkInstall(root, dataDir string) Install {
 		Cron:   isFile(filepath.Join(root, CronPath)),
 	}
 	if dataDir != "" {
-		in.FstabLine = fstabLine(filepath.Join(root, FstabPath), filepath.Clean(dataDir))
+		in.FstabLine = fstabLine(filepath.Join(root, FstabPath), dataDir)
 		in.Fstab = in.FstabLine != ""
 	}
 	return in
@@ -286,20 +164,11 @@ func isFile(path string) bool {
 
 // fstabLine returns the first fstab line mounting a tmpfs on dir, or "".
 func fstabLine(path, dir string) string {
-	data, err := os.ReadFile(path)
+	data, _, err := hostfs.ReadFstab(path)
 	if err != nil {
 		return ""
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 3 || strings.HasPrefix(fields[0], "#") {
-			continue
-		}
-		if filepath.Clean(unescapeOctal(fields[1])) == dir && fields[2] == "tmpfs" {
-			return strings.TrimSpace(line)
-		}
-	}
-	return ""
+	return hostfs.FstabTmpfsEntry(data, dir)
 }
 
 // warnings lists what needs attention, one sentence each, saying what to do

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
@@ -141,10 +142,10 @@ func (o *Options) defaults() {
 		o.MaxBackupAge = DefaultMaxBackupAge
 	}
 	if o.Mounts == nil {
-		o.Mounts = func() ([]Mount, error) { return readMountinfo("/proc/self/mountinfo") }
+		o.Mounts = hostfs.Mounts
 	}
 	if o.Statfs == nil {
-		o.Statfs = statfs
+		o.Statfs = hostfs.Statfs
 	}
 	if o.Now == nil {
 		o.Now = clock.Now

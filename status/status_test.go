@@ -344,47 +344,6 @@ func TestManifest(t *testing.T) {
 	}
 }
 
-func TestParseMountinfo(t *testing.T) {
-	in := `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
-35 22 0:30 / /var/lib/etcd rw,nosuid shared:20 - tmpfs tmpfs rw,size=1048576k,mode=700
-36 22 0:31 / /mnt/with\040space rw master:3 unbindable - tmpfs my\040src rw
-37 35 0:32 / /var/lib/etcd rw - xfs /dev/sdb1 rw
-`
-	ms, err := parseMountinfo(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Mount{
-		{"/", "ext4", "/dev/sda1"},
-		{"/var/lib/etcd", "tmpfs", "tmpfs"},
-		{"/mnt/with space", "tmpfs", "my src"},
-		{"/var/lib/etcd", "xfs", "/dev/sdb1"},
-	}
-	if !slices.Equal(ms, want) {
-		t.Fatalf("parseMountinfo = %+v, want %+v", ms, want)
-	}
-	// Stacked mounts: the last one is visible.
-	if m, ok := findMount(ms, "/var/lib/etcd"); !ok || m.FSType != "xfs" {
-		t.Errorf("findMount = %+v, %v; want the xfs on top", m, ok)
-	}
-	if _, ok := findMount(ms, "/var/lib"); ok {
-		t.Error("findMount matched a parent of a mount point")
-	}
-	if _, err := parseMountinfo(strings.NewReader("22 1 8:1 / / rw\n")); err == nil {
-		t.Error("parseMountinfo accepted a line without the - separator")
-	}
-}
-
-func TestParseRealMountinfo(t *testing.T) {
-	ms, err := readMountinfo("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := findMount(ms, "/"); !ok {
-		t.Errorf("no mount at / in %+v", ms)
-	}
-}
-
 func TestFstabLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fstab")
 	writeFile(t, path, `# tmpfs /var/lib/etcd tmpfs size=1g 0 0

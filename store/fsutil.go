@@ -3,12 +3,13 @@ package store
 import (
 	"errors"
 	"fmt"
-	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 const (
@@ -16,85 +17,24 @@ const (
 	dirMode  = 0o700
 )
 
-// atomicWrite writes dir/name by writing a temporary file in dir, fsyncing
-// it, renaming it into place and fsyncing dir, so readers see either the old
-// file or the complete new one, even across a crash. With noReplace an
-// existing dir/name is an error and is left untouched. The temporary name is
-// unique per call, so two writers never share one; leftovers start with
-// tempPrefix and are removed by CleanTemp.
-func atomicWrite(dir, name string, noReplace bool, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+name+".")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	// CreateTemp already uses 0600; Chmod states it rather than relying on it.
-	if err := f.Chmod(fileMode); err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	failpoint.Inject("store-before-rename" + filepath.Ext(name))
-	final := filepath.Join(dir, name)
-	if noReplace {
-		err = renameNoReplace(tmp, final)
-	} else {
-		err = os.Rename(tmp, final)
-	}
-	if err != nil {
-		return err
-	}
-	return syncDir(dir)
+// atomicWrite writes dir/name durably (hostfs.WriteFile), so readers see
+// either the old file or the complete new one, even across a crash. With
+// noReplace an existing dir/name is an error and is left untouched.
+// Leftovers start with tempPrefix and are removed by CleanTemp.
+func atomicWrite(dir, name string, noReplace bool, write func(io.Writer) error) error {
+	return hostfs.WriteFile(filepath.Join(dir, name), hostfs.WriteOptions{
+		Mode: fileMode, NoReplace: noReplace, TempPrefix: tempPrefix + name + ".",
+		Failpoint: "store-before-rename" + filepath.Ext(name),
+	}, write)
 }
 
-// renameNoReplace moves oldpath to newpath unless newpath exists. A hard link
-// fails atomically with EEXIST, unlike rename, which would silently replace a
-// committed snapshot if two writers ever picked the same id.
-func renameNoReplace(oldpath, newpath string) error {
-	err := os.Link(oldpath, newpath)
-	switch {
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s already exists", newpath)
-	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOTSUP):
-		// The filesystem has no hard links. Check, then rename: the small
-		// race this leaves is closed by holding the store lock.
-		if _, err := os.Lstat(newpath); !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s already exists or cannot be checked: %v", newpath, err)
-		}
-		return os.Rename(oldpath, newpath)
-	case err != nil:
-		return err
-	}
-	// A crash before this Remove leaves a second name for a complete file;
-	// CleanTemp removes it.
-	return os.Remove(oldpath)
-}
+// renameNoReplace moves oldpath to newpath unless newpath exists, so that two
+// writers that picked the same id never replace a committed snapshot; the
+// store lock closes the race left on filesystems without hard links.
+func renameNoReplace(oldpath, newpath string) error { return hostfs.RenameNoReplace(oldpath, newpath) }
 
 // syncDir makes renames and removals in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return d.Close()
-}
+func syncDir(dir string) error { return hostfs.SyncDir(dir) }
 
 // removeIfExists removes path, treating an already missing file as success.
 func removeIfExists(path string) error {

@@ -1,6 +1,8 @@
-package install
+package hostfs
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -23,7 +25,7 @@ func TestTmpfsSize(t *testing.T) {
 	}
 }
 
-const ourBlock = fstabMarker + "\ntmpfs /var/lib/etcd tmpfs defaults,noatime,mode=0700,size=4224m 0 0"
+const ourBlock = FstabMarker + "\ntmpfs /var/lib/etcd tmpfs defaults,noatime,mode=0700,size=4224m 0 0"
 
 func TestFstabAdd(t *testing.T) {
 	for _, tc := range []struct {
@@ -36,11 +38,16 @@ func TestFstabAdd(t *testing.T) {
 		{"present, other options", "tmpfs /var/lib/etcd tmpfs size=1g 0 0\n", "tmpfs /var/lib/etcd tmpfs size=1g 0 0\n", "tmpfs /var/lib/etcd tmpfs size=1g 0 0"},
 		{"present, trailing slash", "none\t/var/lib/etcd/ tmpfs defaults 0 0", "none\t/var/lib/etcd/ tmpfs defaults 0 0", "none\t/var/lib/etcd/ tmpfs defaults 0 0"},
 		{"present as disk", "/dev/sdb1 /var/lib/etcd ext4 defaults 0 2\n", "/dev/sdb1 /var/lib/etcd ext4 defaults 0 2\n", "/dev/sdb1 /var/lib/etcd ext4 defaults 0 2"},
+		{"present, escaped", "tmpfs /var/lib/et\\040cd tmpfs defaults 0 0\n", "tmpfs /var/lib/et\\040cd tmpfs defaults 0 0\n", "tmpfs /var/lib/et\\040cd tmpfs defaults 0 0"},
 		{"commented out is not present", "#tmpfs /var/lib/etcd tmpfs defaults 0 0\n", "#tmpfs /var/lib/etcd tmpfs defaults 0 0\n" + ourBlock + "\n", ""},
 		{"other dir", "tmpfs /var/lib/etcd2 tmpfs defaults 0 0\n", "tmpfs /var/lib/etcd2 tmpfs defaults 0 0\n" + ourBlock + "\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, existing := fstabAdd([]byte(tc.in), "/var/lib/etcd", 0)
+			dir := "/var/lib/etcd"
+			if tc.name == "present, escaped" {
+				dir = "/var/lib/et cd"
+			}
+			got, existing := FstabAdd([]byte(tc.in), dir, 0)
 			if string(got) != tc.want || existing != tc.existing {
 				t.Errorf("got %q (existing %q), want %q (existing %q)", got, existing, tc.want, tc.existing)
 			}
@@ -58,8 +65,11 @@ func TestFstabRoundTrip(t *testing.T) {
 		"# comment\n\n  UUID=1   /   ext4 defaults 0 1  \r\n# trailing comment",
 		"UUID=1 / ext4 defaults 0 1\n\n\n",
 	} {
-		added, _ := fstabAdd([]byte(in), "/var/lib/etcd", 0)
-		got, removed, foreign := fstabRemove(added, "/var/lib/etcd")
+		added, _ := FstabAdd([]byte(in), "/var/lib/etcd", 0)
+		if FstabTmpfsEntry(added, "/var/lib/etcd") == "" {
+			t.Errorf("%q: the added line is not found as the data dir's tmpfs entry", in)
+		}
+		got, removed, foreign := FstabRemove(added, "/var/lib/etcd")
 		if !removed || foreign != "" || string(got) != in {
 			t.Errorf("%q: add then remove gave %q (removed %v, foreign %q)", in, got, removed, foreign)
 		}
@@ -72,17 +82,57 @@ func TestFstabRemove(t *testing.T) {
 		removed                 bool
 	}{
 		{"ours in the middle", "a / ext4 d 0 1\n" + ourBlock + "\nb /home ext4 d 0 2", "a / ext4 d 0 1\nb /home ext4 d 0 2", "", true},
-		{"edited options still ours", fstabMarker + "\ntmpfs /var/lib/etcd tmpfs size=9g 0 0\n", "", "", true},
+		{"edited options still ours", FstabMarker + "\ntmpfs /var/lib/etcd tmpfs size=9g 0 0\n", "", "", true},
 		{"line without marker is not ours", "tmpfs /var/lib/etcd tmpfs size=1g 0 0\n", "tmpfs /var/lib/etcd tmpfs size=1g 0 0\n", "tmpfs /var/lib/etcd tmpfs size=1g 0 0", false},
-		{"marker before another line", fstabMarker + "\nUUID=1 / ext4 d 0 1\n", fstabMarker + "\nUUID=1 / ext4 d 0 1\n", "", false},
-		{"marker before another dir", fstabMarker + "\ntmpfs /tmp tmpfs d 0 0\n", fstabMarker + "\ntmpfs /tmp tmpfs d 0 0\n", "", false},
+		{"marker before another line", FstabMarker + "\nUUID=1 / ext4 d 0 1\n", FstabMarker + "\nUUID=1 / ext4 d 0 1\n", "", false},
+		{"marker before another dir", FstabMarker + "\ntmpfs /tmp tmpfs d 0 0\n", FstabMarker + "\ntmpfs /tmp tmpfs d 0 0\n", "", false},
 		{"absent", "a / ext4 d 0 1", "a / ext4 d 0 1", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, removed, foreign := fstabRemove([]byte(tc.in), "/var/lib/etcd")
+			got, removed, foreign := FstabRemove([]byte(tc.in), "/var/lib/etcd")
 			if string(got) != tc.want || removed != tc.removed || foreign != tc.foreign {
 				t.Errorf("got %q removed %v foreign %q; want %q removed %v foreign %q", got, removed, foreign, tc.want, tc.removed, tc.foreign)
 			}
 		})
+	}
+}
+
+func TestFstabTmpfsEntry(t *testing.T) {
+	fstab := []byte(`# tmpfs /var/lib/etcd tmpfs size=1g 0 0
+tmpfs /var/lib/etcd-old tmpfs size=1g 0 0
+/dev/sdb1 /var/lib/etcd xfs defaults 0 0
+	tmpfs   /var/lib/etcd/   tmpfs   size=2g,mode=0700   0 0
+tmpfs /mnt/a\040b tmpfs defaults 0 0
+`)
+	if got := FstabTmpfsEntry(fstab, "/var/lib/etcd"); got != "tmpfs   /var/lib/etcd/   tmpfs   size=2g,mode=0700   0 0" {
+		t.Errorf("FstabTmpfsEntry = %q", got)
+	}
+	if got := FstabEntry(fstab, "/var/lib/etcd"); got != "/dev/sdb1 /var/lib/etcd xfs defaults 0 0" {
+		t.Errorf("FstabEntry = %q, want the first entry whatever its type", got)
+	}
+	if got := FstabTmpfsEntry(fstab, "/mnt/a b"); got == "" {
+		t.Error("FstabTmpfsEntry missed an escaped mount point")
+	}
+	if got := FstabTmpfsEntry(fstab, "/var/lib"); got != "" {
+		t.Errorf("FstabTmpfsEntry(/var/lib) = %q", got)
+	}
+}
+
+func TestReadFstab(t *testing.T) {
+	dir := t.TempDir()
+	b, mode, err := ReadFstab(filepath.Join(dir, "absent"))
+	if b != nil || mode != 0o644 || err != nil {
+		t.Errorf("absent fstab: %q %o %v, want nil 0644 nil", b, mode, err)
+	}
+	path := filepath.Join(dir, "fstab")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	b, mode, err = ReadFstab(path)
+	if b == nil || len(b) != 0 || mode != 0o664 || err != nil {
+		t.Errorf("empty fstab: %q (nil %v) %o %v, want empty, its mode 0664", b, b == nil, mode, err)
 	}
 }
