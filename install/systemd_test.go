@@ -22,8 +22,12 @@ func verifyDropIn(t *testing.T, dropIn []byte) (string, bool) {
 	dir := t.TempDir()
 	writeFile(t, dir, "kubelet.service", []byte("[Unit]\nDescription=kubelet stand-in\n\n[Service]\nExecStart=/bin/true\n"), 0o644)
 	writeFile(t, dir, "kubelet.service.d/"+systemd.DropInName, dropIn, 0o644)
+	// The drop-in requires containerd.service: a stand-in keeps the check
+	// independent of whether this machine has containerd installed yet.
+	writeFile(t, dir, "containerd.service", []byte("[Unit]\nDescription=containerd stand-in\n\n[Service]\nExecStart=/bin/true\n"), 0o644)
 	cmd := exec.Command(sa, "verify", "--man=no", filepath.Join(dir, "kubelet.service"))
-	// The trailing colon keeps the system's unit path, where containerd.service may live.
+	// The trailing colon keeps the system's unit path for the units systemd
+	// itself brings (mount and slice dependencies).
 	cmd.Env = append(os.Environ(), "SYSTEMD_UNIT_PATH="+dir+":")
 	out, err := cmd.CombinedOutput()
 	return string(out), err == nil && strings.TrimSpace(string(out)) == ""
