@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
-	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v2"
 )
 
@@ -33,7 +31,7 @@ func runStatus(c *cli.Context) error {
 		images = unreachable{err}
 	} else {
 		defer rt.Close()
-		images = runtimeImages{rt}
+		images = rt
 	}
 	off, offErr := loadOffhost(c)
 	rep, err := status.Gather(ctx, status.Options{
@@ -58,22 +56,6 @@ func runStatus(c *cli.Context) error {
 		return fmt.Errorf("%w: %d warning(s)", errNeedsAction, len(rep.Warnings))
 	}
 	return nil
-}
-
-// runtimeImages answers status's image question from containerd. It lists
-// rather than calling erdrt's ImageByDigest, which may re-create the image's
-// name: status changes nothing.
-type runtimeImages struct{ rt *erdrt.Runtime }
-
-func (r runtimeImages) HasImage(ctx context.Context, _, dgst string) (bool, error) {
-	if _, err := digest.Parse(dgst); err != nil {
-		return false, err
-	}
-	all, err := r.rt.Client.ImageService().List(ctx, "target.digest=="+dgst)
-	if err != nil {
-		return false, fmt.Errorf("list images: %w", err)
-	}
-	return len(all) > 0, nil
 }
 
 // unreachable reports why containerd could not be asked.
