@@ -94,7 +94,10 @@ func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) 
 		return nil, err
 	}
 	defer unlock()
+	defer timeStep(log, "backup", "total under the lock")()
+	doneClean := timeStep(log, "backup", "clean leftovers")
 	cleanLeftovers(ctx, rt, st, m, log)
+	doneClean()
 
 	res, err = takeBackup(ctx, rt, st, m, o, log)
 	if err != nil || res.Snapshot == nil {
@@ -131,7 +134,9 @@ func takeBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 		}
 		return res, err
 	}
+	doneFind := timeStep(log, "backup", "find etcd")
 	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
+	doneFind()
 	if errors.Is(err, erdrt.ErrEtcdNotRunning) && from == FromAuto && o.Reason == store.ReasonShutdown {
 		log.Info("etcd is no longer running; taking the last backup from its data dir", "reason", err)
 		return coldOrNothing(ctx, rt, st, m, o, log)
@@ -157,10 +162,13 @@ func coldOrNothing(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *m
 func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, o Options, log *slog.Logger) (*Result, error) {
 	log.Info("found etcd", "container", ec.ID, "image", ec.Image.Reference, "digest", ec.Image.Digest, "backend", rt.Backend())
 	logPodUpdate(ec, m, log)
-	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
+	doneFacts := timeStep(log, "backup", "image facts")
+	facts, err := imageFacts(ctx, rt, st, &ec.Image, true, log)
+	doneFacts()
 	if err != nil {
 		return nil, err
 	}
+	tools := factsTools(facts)
 	tls, err := clientTLS(m)
 	if err != nil {
 		return nil, err
@@ -169,7 +177,7 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 	if err != nil {
 		return nil, err
 	}
-	rev, err := endpointRevision(ctx, tgt)
+	rev, err := endpointRevision(ctx, tgt, log)
 	if err != nil && !rt.Running(ctx, ec) {
 		// etcd stopped under us (a shutdown, `install --now`): a sidecar
 		// would only wait on a dead endpoint, holding the lock.
@@ -180,7 +188,7 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
 		tgt.cleanupTarget()
 		if tgt, err = sidecarTarget(rt, ec, m, tools, tls, filepath.Join(st.Dir, "staging")); err == nil {
-			rev, err = endpointRevision(ctx, tgt)
+			rev, err = endpointRevision(ctx, tgt, log)
 		}
 	}
 	if err != nil {
@@ -189,6 +197,9 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 	defer tgt.cleanupTarget()
 
 	res, err := takeSnapshot(ctx, st, m, ec, tgt, rev, o, log)
+	if err == nil {
+		learnBump(ctx, tgt, st, facts, log)
+	}
 	if err != nil && !errors.Is(err, ErrSuspect) && !rt.Running(ctx, ec) {
 		return nil, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
 	}
@@ -240,7 +251,8 @@ func chooseTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, 
 
 // endpointRevision asks the running etcd for its current revision and records
 // its server version on the target (snapshot status only knows the storage version).
-func endpointRevision(ctx context.Context, tgt *target) (int64, error) {
+func endpointRevision(ctx context.Context, tgt *target, log *slog.Logger) (int64, error) {
+	defer timeStep(log, "backup", "etcdctl endpoint status")()
 	out, err := tgt.runOK(ctx, "etcdctl endpoint status", endpointStatusArgs(tgt.tools, tgt.tls))
 	if err != nil {
 		return 0, err
@@ -261,15 +273,12 @@ func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *er
 		return &Result{Skipped: true, Revision: rev}, err
 	}
 	name := fmt.Sprintf("snapshot-%d.db", time.Now().UnixNano())
-	if _, err := tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name))); err != nil {
-		return nil, err
-	}
 	defer os.Remove(tgt.hostFile(name))
-	failpoint.Inject("backup-after-save")
-	status, err := verifyStaged(ctx, tgt, name, rev)
+	status, sg, err := saveVerifyAndStage(ctx, st, tgt, name, rev, log)
 	if err != nil {
 		return nil, err
 	}
+	defer sg.Discard()
 	if tgt.serverVersion != "" {
 		status.Version = tgt.serverVersion
 	}
@@ -278,7 +287,9 @@ func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *er
 	if why := resetGuard(st, status.Revision, o.AcceptReset); why != "" {
 		kind, meta.Suspect = store.Suspect, why
 	}
-	snap, err := storeStaged(ctx, st, tgt.hostFile(name), meta, kind)
+	doneCommit := timeStep(log, "backup", "commit (link, fsyncs, metadata)")
+	snap, err := st.Commit(ctx, meta, sg, kind)
+	doneCommit()
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +311,59 @@ func verifyStaged(ctx context.Context, tgt *target, name string, minRev int64) (
 		return store.EtcdStatus{}, fmt.Errorf("%w: snapshot revision %d is below the %d etcd reported before it", ErrVerify, status.Revision, minRev)
 	}
 	return status, nil
+}
+
+// saveVerifyAndStage runs etcdctl's save and, alongside it, one pass that
+// compresses and hashes the file as it is written into a staged file in the
+// store; once the save has ended, etcd's own status check reads the whole
+// file while that pass finishes. Nothing counts until all three have
+// succeeded: the caller commits the staged file only then, and on error it
+// is already gone.
+func saveVerifyAndStage(ctx context.Context, st *store.Store, tgt *target, name string, minRev int64, log *slog.Logger) (store.EtcdStatus, *store.Staged, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	saved := make(chan struct{})
+	var saveErr error
+	go func() {
+		defer close(saved)
+		defer timeStep(log, "backup", "etcdctl snapshot save")()
+		_, saveErr = tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name)))
+	}()
+	var status store.EtcdStatus
+	verr := make(chan error, 1)
+	go func() {
+		<-saved
+		if saveErr != nil {
+			verr <- saveErr
+			return
+		}
+		failpoint.Inject("backup-after-save")
+		defer timeStep(log, "backup", "snapshot status (etcd's check)")()
+		var err error
+		status, err = verifyStaged(ctx, tgt, name, minRev)
+		if err != nil {
+			cancel() // a snapshot that fails its check is not worth compressing
+		}
+		verr <- err
+	}()
+	doneStage := timeStep(log, "backup", "compress+sha256+fsync (from the start of the save)")
+	in := &growingFile{ctx: ctx, part: tgt.hostFile(name + ".part"), final: tgt.hostFile(name), saved: saved, saveErr: func() error { return saveErr }}
+	sg, serr := st.Stage(ctx, in)
+	in.Close()
+	doneStage()
+	if serr != nil && !errors.Is(serr, errSaveFailed) && ctx.Err() == nil {
+		cancel() // the store failed: stop the save, and report the store's error
+		<-verr
+		return store.EtcdStatus{}, nil, serr
+	}
+	if err := <-verr; err != nil {
+		sg.Discard()
+		return store.EtcdStatus{}, nil, err
+	}
+	if serr != nil {
+		return store.EtcdStatus{}, nil, serr
+	}
+	return status, sg, nil
 }
 
 func storeStaged(ctx context.Context, st *store.Store, file string, meta *store.Metadata, kind store.Kind) (*store.Snapshot, error) {
@@ -367,10 +431,13 @@ func resetGuard(st *store.Store, rev int64, accept bool) string {
 // The snapshot is already safe, so failures here are warnings.
 func afterDurable(ctx context.Context, rt *erdrt.Runtime, st *store.Store, ec *erdrt.EtcdContainer, o Options, log *slog.Logger) []string {
 	var warns []string
+	doneArchive := timeStep(log, "backup", "image archive check")
 	if err := archiveImage(ctx, rt, st, &ec.Image, log); err != nil {
 		warns = append(warns, err.Error())
 		log.Warn("image archive failed; the snapshot is kept", "err", err)
 	}
+	doneArchive()
+	defer timeStep(log, "backup", "prune")()
 	if _, err := st.Prune(o.Policy, false); err != nil {
 		warns = append(warns, err.Error())
 		log.Warn("prune failed; the snapshot is kept", "err", err)

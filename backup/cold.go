@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -41,19 +40,23 @@ func coldBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	if err != nil {
 		return nil, err
 	}
-	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
+	facts, err := imageFacts(ctx, rt, st, &ec.Image, true, log)
 	if err != nil {
 		return nil, err
 	}
+	tools := factsTools(facts)
 	work, err := coldStaging(dataDir, st, db, log)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	if err := copyUnused(db, dataDir, filepath.Join(work, "snapshot.db")); err != nil {
+	w := &workspace{rt: rt, img: &ec.Image, tools: tools, hostWork: work}
+	if err := w.makeDirs(); err != nil {
 		return nil, err
 	}
-	w := &workspace{rt: rt, img: &ec.Image, tools: tools, hostWork: work}
+	if err := copyUnused(db, dataDir, w.snapshotFile()); err != nil {
+		return nil, err
+	}
 	status, err := w.status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: data-dir copy: %w", ErrVerify, err)
@@ -71,7 +74,7 @@ func coldBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	if why := resetGuard(st, status.Revision, o.AcceptReset); why != "" {
 		kind, meta.Suspect = store.Suspect, why
 	}
-	snap, err := storeStaged(ctx, st, filepath.Join(work, "snapshot.db"), meta, kind)
+	snap, err := storeStaged(ctx, st, w.snapshotFile(), meta, kind)
 	if err != nil {
 		return nil, err
 	}

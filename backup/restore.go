@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -79,7 +78,11 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreO
 		return nil, err
 	}
 	defer unlock()
+	defer timeStep(log, "restore", "total under the lock")()
 	removeLeftoverIO(log)
+	if n, err := rt.RemoveLeftoverSidecars(ctx); err == nil && n > 0 {
+		log.Info("removed leftover sidecar containers", "count", n)
+	}
 	if hasMember(dataDir) {
 		res.NoOp = "data dir " + dataDir + " already holds an etcd member"
 		return res, nil
@@ -174,11 +177,13 @@ func restoreCandidates(st *store.Store, id string) ([]store.Snapshot, error) {
 
 func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, dataDir string, snap *store.Snapshot, o RestoreOptions, log *slog.Logger) error {
 	// sha256 is checked while decompressing (OpenRaw), not in a pass of its own.
+	doneImage := timeStep(log, "restore", "image and its facts")
 	img, err := recordedImage(ctx, rt, st, snap.Meta.Image, log)
 	if err != nil {
 		return err
 	}
-	tools, err := images.FindTools(ctx, rt.Handle(img))
+	facts, err := imageFacts(ctx, rt, st, img, true, log)
+	doneImage()
 	if err != nil {
 		return err
 	}
@@ -186,24 +191,94 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 		return err
 	}
 	work := filepath.Join(dataDir, restoreWork)
-	if err := os.MkdirAll(work, 0o700); err != nil {
+	w := &workspace{rt: rt, img: img, tools: factsTools(facts), hostWork: work}
+	if err := w.makeDirs(); err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if err := decompress(st, snap, filepath.Join(work, "snapshot.db")); err != nil {
+	bump := false
+	if o.BumpRevision {
+		if bump, err = w.bumpSupported(ctx, st, facts, log); err != nil {
+			return err
+		}
+		if !bump {
+			log.Warn("this image's tool cannot bump the revision; restoring without it", "tool", statusTool(w.tools), "image", img.Reference)
+		}
+	}
+	status, restore, err := prepareWhileDecompressing(ctx, st, snap, w, m, bump, log)
+	if err != nil {
 		return err
 	}
+	defer status.Close()
+	defer restore.Close()
 	failpoint.Inject("restore-after-decompress")
-	w := &workspace{rt: rt, img: img, tools: tools, hostWork: work}
-	if err := w.checkStatus(ctx, snap); err != nil {
-		return err
-	}
 	warnMemberDrift(m, snap, log)
-	if err := w.restore(ctx, m, snap, o.BumpRevision, log); err != nil {
+	if err := runStatusAndRestore(ctx, w, snap, status, restore, log); err != nil {
 		return err
 	}
 	failpoint.Inject("restore-before-commit")
+	defer timeStep(log, "restore", "commit (fsync tree, rename)")()
 	return commitMember(work, dataDir)
+}
+
+// prepareWhileDecompressing creates the status and restore sidecars while the
+// snapshot is decompressed (and its sha256 checked) into the work dir: the
+// containers' cost overlaps the decompression instead of following it.
+func prepareWhileDecompressing(ctx context.Context, st *store.Store, snap *store.Snapshot, w *workspace, m *manifest.Etcd, bump bool, log *slog.Logger) (status, restore *erdrt.PreparedSidecar, err error) {
+	type prepared struct {
+		status, restore *erdrt.PreparedSidecar
+		err             error
+	}
+	// One after the other, status first: a run killed while creating them
+	// leaves one known sidecar at a time.
+	ready := make(chan prepared, 1)
+	go func() {
+		defer timeStep(log, "restore", "create status+restore sidecars")()
+		var p prepared
+		p.status, p.err = w.prepare(ctx, "verify", statusArgs(w.tools, ctSnapshot), false)
+		if p.err == nil {
+			p.restore, p.err = w.prepare(ctx, "restore", w.restoreArgs(m, snap, bump), true)
+		}
+		ready <- p
+	}()
+	doneDecompress := timeStep(log, "restore", "decompress+sha256+fsync")
+	derr := decompress(st, snap, w.snapshotFile())
+	doneDecompress()
+	p := <-ready
+	if err := errors.Join(derr, p.err); err != nil {
+		for _, c := range []*erdrt.PreparedSidecar{p.status, p.restore} {
+			if c != nil {
+				c.Close()
+			}
+		}
+		if derr != nil {
+			return nil, nil, derr // its kind (bad snapshot, no room) decides what comes next
+		}
+		return nil, nil, err
+	}
+	return p.status, p.restore, nil
+}
+
+// runStatusAndRestore runs etcd's status check and its restore of the same
+// staged file at once; the restored member counts only when both succeeded
+// and the status matches what was recorded when the snapshot was taken.
+func runStatusAndRestore(ctx context.Context, w *workspace, snap *store.Snapshot, status, restore *erdrt.PreparedSidecar, log *slog.Logger) error {
+	verr := make(chan error, 1)
+	go func() {
+		defer timeStep(log, "restore", "snapshot status (etcd's check)")()
+		got, err := w.statusResult(status.Run(ctx))
+		if err == nil {
+			err = matchStatus(got, snap)
+		}
+		verr <- err
+	}()
+	doneRestore := timeStep(log, "restore", "etcdutl snapshot restore")
+	rerr := w.restoreResult(restore.Run(ctx))
+	doneRestore()
+	if err := <-verr; err != nil {
+		return err // a bad snapshot is reported as such, whatever the restore did
+	}
+	return rerr
 }
 
 // checkRoom refuses before writing anything when the tmpfs cannot hold the

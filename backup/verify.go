@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -23,7 +21,7 @@ func Verify(ctx context.Context, rt *erdrt.Runtime, st *store.Store, snap *store
 	if err != nil {
 		return err
 	}
-	tools, err := images.FindTools(ctx, rt.Handle(img))
+	facts, err := imageFacts(ctx, rt, st, img, false, log)
 	if err != nil {
 		return err
 	}
@@ -32,10 +30,13 @@ func Verify(ctx context.Context, rt *erdrt.Runtime, st *store.Store, snap *store
 		return err
 	}
 	defer os.RemoveAll(work)
-	if err := decompress(st, snap, filepath.Join(work, "snapshot.db")); err != nil {
+	w := &workspace{rt: rt, img: img, tools: factsTools(facts), hostWork: work}
+	if err := w.makeDirs(); err != nil {
+		return err
+	}
+	if err := decompress(st, snap, w.snapshotFile()); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrVerify, snap.Meta.ID, err)
 	}
-	w := &workspace{rt: rt, img: img, tools: tools, hostWork: work}
 	if err := w.checkStatus(ctx, snap); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrVerify, snap.Meta.ID, err)
 	}

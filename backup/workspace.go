@@ -29,20 +29,48 @@ type workspace struct {
 
 const ctWork = "/var/lib/etcd-ramdisk-restore"
 
-func (w *workspace) run(ctx context.Context, purpose string, args []string, writable bool) (*erdrt.Result, error) {
-	mounts := []erdrt.Mount{{Host: filepath.Join(w.hostWork, "snapshot.db"), Container: ctWork + "/snapshot.db", ReadOnly: true}}
+// snapshotFile is where the staged snapshot goes on the host. Sidecars see its
+// directory read-only, so a sidecar can be created before the file is written.
+func (w *workspace) snapshotFile() string { return filepath.Join(w.hostWork, "in", "snapshot.db") }
+
+const ctSnapshot = ctWork + "/in/snapshot.db"
+
+// prepare creates the sidecar for one tool; the work dir's in/ (and out/ when
+// writable) must exist, the snapshot in it need not yet.
+func (w *workspace) prepare(ctx context.Context, purpose string, args []string, writable bool) (*erdrt.PreparedSidecar, error) {
+	mounts := []erdrt.Mount{{Host: filepath.Join(w.hostWork, "in"), Container: ctWork + "/in", ReadOnly: true}}
 	if writable {
-		if err := os.MkdirAll(filepath.Join(w.hostWork, "out"), 0o700); err != nil {
-			return nil, err
-		}
 		mounts = append(mounts, erdrt.Mount{Host: filepath.Join(w.hostWork, "out"), Container: ctWork + "/out"})
 	}
-	return w.rt.RunSidecar(ctx, erdrt.SidecarOptions{Image: w.img, Args: args, Mounts: mounts, Purpose: purpose})
+	return w.rt.PrepareSidecar(ctx, erdrt.SidecarOptions{Image: w.img, Args: args, Mounts: mounts, Purpose: purpose})
+}
+
+// makeDirs creates the work dir's in/ and out/.
+func (w *workspace) makeDirs() error {
+	for _, d := range []string{"in", "out"} {
+		if err := os.MkdirAll(filepath.Join(w.hostWork, d), 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *workspace) run(ctx context.Context, purpose string, args []string, writable bool) (*erdrt.Result, error) {
+	p, err := w.prepare(ctx, purpose, args, writable)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return p.Run(ctx)
 }
 
 // status reads the staged file with etcd's own tool.
 func (w *workspace) status(ctx context.Context) (store.EtcdStatus, error) {
-	res, err := w.run(ctx, "verify", statusArgs(w.tools, ctWork+"/snapshot.db"), false)
+	res, err := w.run(ctx, "verify", statusArgs(w.tools, ctSnapshot), false)
+	return w.statusResult(res, err)
+}
+
+func (w *workspace) statusResult(res *erdrt.Result, err error) (store.EtcdStatus, error) {
 	if err != nil {
 		return store.EtcdStatus{}, fmt.Errorf("snapshot status in %s: %w", w.img.Reference, err)
 	}
@@ -63,6 +91,10 @@ func (w *workspace) checkStatus(ctx context.Context, snap *store.Snapshot) error
 	if err != nil {
 		return err
 	}
+	return matchStatus(got, snap)
+}
+
+func matchStatus(got store.EtcdStatus, snap *store.Snapshot) error {
 	want := snap.Meta.Etcd
 	if got.Revision != want.Revision || got.Hash != want.Hash {
 		return fmt.Errorf("%w: status says revision %d hash %d, metadata says revision %d hash %d", errBadSnapshot, got.Revision, got.Hash, want.Revision, want.Hash)
@@ -70,14 +102,10 @@ func (w *workspace) checkStatus(ctx context.Context, snap *store.Snapshot) error
 	return nil
 }
 
-// restore runs `snapshot restore` into the work dir's out/ with the manifest's
-// member settings.
-func (w *workspace) restore(ctx context.Context, m *manifest.Etcd, snap *store.Snapshot, bump bool, log *slog.Logger) error {
-	tool := w.tools.Etcdutl
-	if tool == "" {
-		tool = w.tools.Etcdctl
-	}
-	args := []string{tool, "snapshot", "restore", ctWork + "/snapshot.db",
+// restoreArgs runs `snapshot restore` into the work dir's out/ with the
+// manifest's member settings.
+func (w *workspace) restoreArgs(m *manifest.Etcd, snap *store.Snapshot, bump bool) []string {
+	args := []string{statusTool(w.tools), "snapshot", "restore", ctSnapshot,
 		"--data-dir", ctWork + "/out/data",
 		"--name", m.Member.Name,
 		"--initial-cluster", m.Member.InitialCluster,
@@ -90,17 +118,14 @@ func (w *workspace) restore(ctx context.Context, m *manifest.Etcd, snap *store.S
 		args = append(args, "--skip-hash-check")
 	}
 	if bump {
-		ok, err := w.supportsBump(ctx, tool)
-		if err != nil {
-			return err
-		}
-		if ok {
-			args = append(args, "--bump-revision", bumpBy, "--mark-compacted")
-		} else {
-			log.Warn("this image's tool cannot bump the revision; restoring without it", "tool", tool, "image", w.img.Reference)
-		}
+		args = append(args, "--bump-revision", bumpBy, "--mark-compacted")
 	}
-	res, err := w.run(ctx, "restore", args, true)
+	return args
+}
+
+// restoreResult checks how `snapshot restore` ended and lifts the member it
+// wrote to out/member for the commit.
+func (w *workspace) restoreResult(res *erdrt.Result, err error) error {
 	if err != nil {
 		return fmt.Errorf("snapshot restore in %s: %w", w.img.Reference, err)
 	}
@@ -110,16 +135,24 @@ func (w *workspace) restore(ctx context.Context, m *manifest.Etcd, snap *store.S
 		}
 		return err
 	}
-	// etcd's tool writes <data-dir>/member; lift it to out/member for the commit.
 	return os.Rename(filepath.Join(w.hostWork, "out/data/member"), filepath.Join(w.hostWork, "out/member"))
 }
 
-func (w *workspace) supportsBump(ctx context.Context, tool string) (bool, error) {
-	res, err := w.run(ctx, "help", []string{tool, "snapshot", "restore", "--help"}, false)
-	if err != nil {
-		return false, fmt.Errorf("read %s help: %w", tool, err)
+// bumpSupported says whether the image's restore tool takes --bump-revision:
+// from the facts recorded for its digest, else from its help in a sidecar,
+// recorded for the next time (the caller holds the lock).
+func (w *workspace) bumpSupported(ctx context.Context, st *store.Store, f *store.ImageFacts, log *slog.Logger) (bool, error) {
+	if f.BumpRevision != nil {
+		return *f.BumpRevision, nil
 	}
-	return strings.Contains(string(res.Stdout)+string(res.Stderr), "--bump-revision"), nil
+	res, err := w.run(ctx, "help", restoreHelpArgs(w.tools), false)
+	if err != nil {
+		return false, fmt.Errorf("read %s help: %w", statusTool(w.tools), err)
+	}
+	ok := helpHasBump(res.Stdout, res.Stderr)
+	f.BumpRevision = &ok
+	saveFacts(st, f, log)
+	return ok, nil
 }
 
 // syncTree fsyncs every file and directory below root, so the rename that

@@ -49,15 +49,17 @@ func (t Timing) PeakRSS() int64 { return slices.Max(append([]int64{0}, t.MaxRSS.
 
 // SizeResult is one database size: etcd-ramdisk against the bare tools.
 type SizeResult struct {
-	Target      int64            `json:"targetBytes"`
-	DBSize      int64            `json:"dbSizeBytes"`
-	RawSnapshot int64            `json:"rawSnapshotBytes"`
-	Stored      int64            `json:"storedBytes"`
-	Backup      Timing           `json:"backup"`      // etcd-ramdisk backup
-	BareSave    Timing           `json:"bareSave"`    // etcdctl snapshot save to the persistent disk
-	Restore     Timing           `json:"restore"`     // etcd-ramdisk restore --data-dir <fresh tmpfs dir>
-	BareRestore Timing           `json:"bareRestore"` // etcdutl snapshot restore into a fresh tmpfs dir
-	Compression []CompressResult `json:"compression"`
+	Target       int64            `json:"targetBytes"`
+	DBSize       int64            `json:"dbSizeBytes"`
+	RawSnapshot  int64            `json:"rawSnapshotBytes"`
+	Stored       int64            `json:"storedBytes"`
+	Backup       Timing           `json:"backup"`      // etcd-ramdisk backup
+	BareSave     Timing           `json:"bareSave"`    // etcdctl snapshot save to the persistent disk
+	Restore      Timing           `json:"restore"`     // etcd-ramdisk restore --data-dir <fresh tmpfs dir>
+	BackupSteps  StepTimes        `json:"backupSteps"` // from etcd-ramdisk's debug log
+	RestoreSteps StepTimes        `json:"restoreSteps"`
+	BareRestore  Timing           `json:"bareRestore"` // etcdutl snapshot restore into a fresh tmpfs dir
+	Compression  []CompressResult `json:"compression"`
 }
 
 // RunOverhead measures each size on a bed of its own, torn down before the next.
@@ -118,9 +120,10 @@ func backupRuns(ctx context.Context, b *bed, runs int, r *SizeResult) (string, e
 		snap := filepath.Join(dir, fmt.Sprintf("snapshot-%d.db", i))
 		steps := []func() error{
 			func() error {
-				run, err := b.erd(ctx, "", "backup", "--reason", "manual")
+				run, err := b.erdSteps(ctx, "backup", "--reason", "manual")
 				if err == nil {
 					r.Backup.add(run)
+					r.BackupSteps.add(run.Stderr)
 				}
 				return err
 			},
@@ -182,11 +185,12 @@ func restoreRuns(ctx context.Context, b *bed, runs int, bare string, r *SizeResu
 	o := b.Options
 	for i := 0; i < runs; i++ {
 		dir := filepath.Join(tmp, fmt.Sprintf("erd-%d", i))
-		run, err := b.erd(ctx, "", "restore", "--data-dir", dir)
+		run, err := b.erdSteps(ctx, "restore", "--data-dir", dir)
 		if err != nil {
 			return err
 		}
 		r.Restore.add(run)
+		r.RestoreSteps.add(run.Stderr)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}

@@ -101,6 +101,17 @@ func (r *Results) writeOverhead(w io.Writer) {
 			dur(s.Backup.Median()), dur(s.BareSave.Median()), ratio(s.Backup.Median().Seconds(), s.BareSave.Median().Seconds()),
 			dur(s.Restore.Median()), dur(s.BareRestore.Median()), ratio(s.Restore.Median().Seconds(), s.BareRestore.Median().Seconds()))
 	}
+	fmt.Fprintf(w, "\nAgainst the targets (backup ÷ save, restore ÷ restore): 13.5 MiB ≤ 3× / ≤ 4×, 135 MiB ≤ 1.5× / ≤ 1.5×, 1.35 GiB ≤ 1.2× / ≤ 1.2×.\n")
+	for _, s := range r.Sizes {
+		if len(s.BackupSteps.Names)+len(s.RestoreSteps.Names) == 0 {
+			continue // a tool that logs no steps
+		}
+		fmt.Fprintf(w, "\n### Where the time goes: %s (medians of each step; overlapping steps each show their own time)\n\n", human(s.DBSize))
+		fmt.Fprintln(w, "| step | time | of the wall time |")
+		fmt.Fprintln(w, "|---|---:|---:|")
+		writeSteps(w, "backup", s.Backup, s.BackupSteps)
+		writeSteps(w, "restore", s.Restore, s.RestoreSteps)
+	}
 	fmt.Fprintf(w, "\n## 3. Memory: peak RSS (wait4 ru_maxrss)\n\n")
 	fmt.Fprintln(w, "| DB | etcd-ramdisk backup | etcd-ramdisk restore | etcdctl snapshot save | etcdutl snapshot restore |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")

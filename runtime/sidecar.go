@@ -1,15 +1,11 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/defaults"
-	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -36,50 +32,12 @@ type SidecarOptions struct {
 // RunSidecar runs one tool in a new container from opts.Image and removes the
 // container afterwards, whatever happened.
 func (r *Runtime) RunSidecar(ctx context.Context, opts SidecarOptions) (*Result, error) {
-	if r.nerdctl != "" {
-		return r.nerdctlSidecar(ctx, opts)
-	}
-	img := r.Handle(opts.Image)
-	if ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter); err != nil || !ok {
-		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
-			return nil, fmt.Errorf("unpack %s: %w", opts.Image.Reference, err)
-		}
-	}
-	id := fmt.Sprintf("etcd-ramdisk-%s-%d", opts.Purpose, time.Now().UnixNano())
-	specOpts := []oci.SpecOpts{
-		oci.WithImageConfig(img),
-		oci.WithProcessArgs(opts.Args...),
-		oci.WithMounts(bindMounts(opts.Mounts)),
-		oci.WithRootFSReadonly(),
-		oci.WithNoNewPrivileges,
-		oci.WithCapabilities([]string{}),
-	}
-	if opts.HostNetwork {
-		specOpts = append(specOpts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
-	}
-	ctr, err := r.Client.NewContainer(ctx, id,
-		containerd.WithImage(img),
-		// A writable snapshot lets runc create mount points; the spec then mounts it read-only.
-		containerd.WithNewSnapshot(id, img),
-		containerd.WithContainerLabels(map[string]string{LabelSidecar: opts.Purpose}),
-		containerd.WithNewSpec(specOpts...),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("create sidecar from %s: %w", opts.Image.Reference, err)
-	}
-	defer removeContainer(ctx, ctr)
-	var stdout, stderr bytes.Buffer
-	creator, cleanup, err := ioCreator(&stdout, &stderr)
+	p, err := r.PrepareSidecar(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	task, err := ctr.NewTask(ctx, creator)
-	if err != nil {
-		return nil, fmt.Errorf("start sidecar from %s: %w", opts.Image.Reference, err)
-	}
-	failpoint.Inject("sidecar-created")
-	return waitProcess(ctx, task, &stdout, &stderr)
+	defer p.Close()
+	return p.Run(ctx)
 }
 
 func bindMounts(ms []Mount) []specs.Mount {

@@ -169,16 +169,12 @@ func (s *Store) paths(snap *Snapshot) (data, meta string, err error) {
 	return data, meta, nil
 }
 
-// Write stores a new snapshot: raw (the uncompressed etcd snapshot) is
-// compressed into the data file, then the metadata file is written, which
-// commits the snapshot. Write fills ID (when empty), FormatVersion (when 0),
-// Seq (always: the next number in the store's order, see Compare), File,
-// Compression, RawSize, StoredSize and SHA256 in meta, and sets Time to UTC.
-// On error nothing new is left behind and meta is unchanged.
-func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind Kind) (*Snapshot, error) {
+// prepareWrite checks meta and fills what the store owns in a copy of it,
+// all but the data file's sizes and checksum.
+func (s *Store) prepareWrite(meta *Metadata, kind Kind) (string, Metadata, error) {
 	dir, err := s.kindDir(kind)
 	if err != nil {
-		return nil, fmt.Errorf("write snapshot: %w", err)
+		return "", Metadata{}, fmt.Errorf("write snapshot: %w", err)
 	}
 	m := *meta
 	m.Time = m.Time.UTC()
@@ -187,19 +183,33 @@ func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind K
 		m.FormatVersion = FormatVersion
 	}
 	if err := checkSuspectReason(&m, kind); err != nil {
-		return nil, fmt.Errorf("write snapshot: %w", err)
+		return "", Metadata{}, fmt.Errorf("write snapshot: %w", err)
 	}
 	if err := m.validateInput(); err != nil {
-		return nil, fmt.Errorf("write snapshot: %w", err)
+		return "", Metadata{}, fmt.Errorf("write snapshot: %w", err)
 	}
 	if m.ID, err = s.pickID(m.ID, m.Time, m.Etcd.Revision); err != nil {
-		return nil, fmt.Errorf("write snapshot: %w", err)
+		return "", Metadata{}, fmt.Errorf("write snapshot: %w", err)
 	}
 	if m.Seq, err = s.nextSeq(); err != nil {
-		return nil, fmt.Errorf("write snapshot: %w", err)
+		return "", Metadata{}, fmt.Errorf("write snapshot: %w", err)
 	}
 	m.File = m.ID + dataSuffix
 	m.Compression = CompressionZstd
+	return dir, m, nil
+}
+
+// Write stores a new snapshot: raw (the uncompressed etcd snapshot) is
+// compressed into the data file, then the metadata file is written, which
+// commits the snapshot. Write fills ID (when empty), FormatVersion (when 0),
+// Seq (always: the next number in the store's order, see Compare), File,
+// Compression, RawSize, StoredSize and SHA256 in meta, and sets Time to UTC.
+// On error nothing new is left behind and meta is unchanged.
+func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind Kind) (*Snapshot, error) {
+	dir, m, err := s.prepareWrite(meta, kind)
+	if err != nil {
+		return nil, err
+	}
 	snap, err := s.commit(ctx, dir, &m, raw, kind)
 	if err != nil {
 		return nil, fmt.Errorf("write snapshot %q: %w", m.ID, err)
@@ -295,29 +305,37 @@ func (s *Store) commit(ctx context.Context, dir string, m *Metadata, raw io.Read
 // checksum fields of m. It returns an error instead of committing an empty
 // or invalid snapshot.
 func compressInto(ctx context.Context, w io.Writer, raw io.Reader, m *Metadata) error {
+	rawN, storedN, sum, err := compressStream(ctx, w, raw)
+	if err != nil {
+		return err
+	}
+	m.RawSize, m.StoredSize, m.SHA256 = rawN, storedN, sum
+	return m.Validate()
+}
+
+// compressStream streams raw through zstd into w in one pass that also
+// counts and hashes the stored bytes.
+func compressStream(ctx context.Context, w io.Writer, raw io.Reader) (rawN, storedN int64, sum string, err error) {
 	h := sha256.New()
 	stored := &countingWriter{w: io.MultiWriter(w, h)}
 	enc, err := zstd.NewWriter(stored,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(encoderConcurrency))
 	if err != nil {
-		return fmt.Errorf("create zstd encoder: %w", err)
+		return 0, 0, "", fmt.Errorf("create zstd encoder: %w", err)
 	}
 	in := &countingReader{r: rawInput{ctx: ctx, r: raw}}
 	if _, err := io.Copy(enc, in); err != nil {
 		enc.Close()
-		return err
+		return 0, 0, "", err
 	}
 	if err := enc.Close(); err != nil {
-		return fmt.Errorf("compress: %w", err)
+		return 0, 0, "", fmt.Errorf("compress: %w", err)
 	}
 	if in.n == 0 {
-		return errors.New("raw snapshot is empty")
+		return 0, 0, "", errors.New("raw snapshot is empty")
 	}
-	m.RawSize = in.n
-	m.StoredSize = stored.n
-	m.SHA256 = hex.EncodeToString(h.Sum(nil))
-	return m.Validate()
+	return in.n, stored.n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeJSON(w io.Writer, v any) error {
