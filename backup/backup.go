@@ -28,7 +28,6 @@ var ErrVerify = errors.New("verification failed")
 
 // Options for one backup.
 type Options struct {
-	Manifest string
 	Reason   string
 	Method   string // MethodAuto, MethodExec or MethodSidecar
 	From     string // FromAuto, FromEtcd or FromDataDir
@@ -75,16 +74,12 @@ type Result struct {
 // Backup takes one verified snapshot of etcd inside its own image and stores
 // it, then prunes. Only the steps before the snapshot is durable can fail the
 // backup; later ones only warn. A shutdown backup records its outcome, good
-// or bad, for the restore at the next boot.
-func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o Options) (res *Result, err error) {
+// or bad, for the restore at the next boot. m is the parsed manifest.
+func Backup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o Options) (res *Result, err error) {
 	start := time.Now()
 	log := o.Logger
 	if o.Reason == store.ReasonShutdown {
 		defer func() { recordShutdown(st, o, res, err, log) }()
-	}
-	m, err := manifest.Load(o.Manifest)
-	if err != nil {
-		return nil, err
 	}
 	// Deferred before the lock is taken, so it runs once the lock is released:
 	// a slow target never holds up another run.
@@ -173,24 +168,8 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := chooseTarget(rt, ec, m, st, tools, tls, o.Method, log)
-	if err != nil {
-		return nil, err
-	}
-	rev, err := endpointRevision(ctx, tgt, log)
-	if err != nil && !rt.Running(ctx, ec) {
-		// etcd stopped under us (a shutdown, `install --now`): a sidecar
-		// would only wait on a dead endpoint, holding the lock.
-		tgt.cleanupTarget()
-		return nil, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
-	}
-	if err != nil && tgt.method == MethodExec && o.Method != MethodExec && errors.Is(err, errExecFailed) {
-		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
-		tgt.cleanupTarget()
-		if tgt, err = sidecarTarget(rt, ec, m, tools, tls, filepath.Join(st.Dir, "staging")); err == nil {
-			rev, err = endpointRevision(ctx, tgt, log)
-		}
-	}
+	revision := func(t *target) (int64, error) { return endpointRevision(ctx, t, log) }
+	tgt, rev, err := openTarget(ctx, rt, ec, m, st, tools, tls, o.Method, revision, log)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +211,7 @@ func clientTLS(m *manifest.Etcd) (tlsArgs, error) {
 
 // chooseTarget prefers exec in the etcd container, staging on its tmpfs; it falls
 // back to a sidecar staging in the backup dir when the tmpfs lacks room.
-func chooseTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, log *slog.Logger) (*target, error) {
+func chooseTarget(rt erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, log *slog.Logger) (*target, error) {
 	sidecarStaging := filepath.Join(st.Dir, "staging")
 	switch method {
 	case MethodSidecar:
@@ -245,7 +224,7 @@ func chooseTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, 
 	if err == nil && free >= need {
 		return execTarget(rt, ec, m, tools, tls)
 	}
-	log.Warn("staging outside the tmpfs in a sidecar", "reason", errNoRoom, "need", humanMiB(need), "free", humanMiB(free))
+	log.Warn("staging outside the tmpfs in a sidecar", "reason", noStagingRoom, "need", humanMiB(need), "free", humanMiB(free))
 	return sidecarTarget(rt, ec, m, tools, tls, sidecarStaging)
 }
 
@@ -450,7 +429,7 @@ func archiveImage(ctx context.Context, rt *erdrt.Runtime, st *store.Store, img *
 		return nil
 	}
 	err := st.WriteImageArchive(img.Digest.String(), func(w io.Writer) error {
-		return images.Export(ctx, rt.Client, rt.Handle(img).Name(), w)
+		return rt.ExportImage(ctx, img, w)
 	})
 	if err == nil {
 		log.Info("image archived", "image", img.Reference, "digest", img.Digest)

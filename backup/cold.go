@@ -109,7 +109,7 @@ func coldStaging(dataDir string, st *store.Store, db string, log *slog.Logger) (
 	dir := filepath.Join(dataDir, stagingName)
 	need := dbSize(dataDir) + 8*mib
 	if free, err := freeBytes(dataDir); err != nil || free < need {
-		log.Warn("staging the data-dir copy in the backup dir", "reason", errNoRoom, "need", humanMiB(need), "free", humanMiB(free))
+		log.Warn("staging the data-dir copy in the backup dir", "reason", noStagingRoom, "need", humanMiB(need), "free", humanMiB(free))
 		dir = filepath.Join(st.Dir, "staging")
 	}
 	os.RemoveAll(dir)

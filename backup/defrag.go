@@ -11,14 +11,17 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
+// DefragOptions for one defrag.
+type DefragOptions struct {
+	LockTimeout time.Duration
+	Logger      *slog.Logger
+}
+
 // Defrag runs `etcdctl defrag` inside the running etcd container, under the store
-// lock so it never overlaps a backup.
-func Defrag(ctx context.Context, rt *erdrt.Runtime, st *store.Store, manifestPath string, lockTimeout time.Duration, log *slog.Logger) (string, error) {
-	m, err := manifest.Load(manifestPath)
-	if err != nil {
-		return "", err
-	}
-	unlock, err := st.Lock(ctx, lockTimeout, "defrag")
+// lock so it never overlaps a backup. m is the parsed manifest.
+func Defrag(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o DefragOptions) (string, error) {
+	log := o.Logger
+	unlock, err := st.Lock(ctx, o.LockTimeout, "defrag")
 	if err != nil {
 		return "", err
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/containerd/errdefs"
-	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/opencontainers/go-digest"
@@ -37,8 +36,5 @@ func recordedImage(ctx context.Context, rt *erdrt.Runtime, st *store.Store, rec 
 		return nil, fmt.Errorf("open image archive: %w", err)
 	}
 	defer f.Close()
-	if _, err := images.Import(ctx, rt.Client, f, rec.Reference, dgst); err != nil {
-		return nil, err
-	}
-	return rt.ImageByDigest(ctx, rec.Reference, dgst)
+	return rt.ImportImage(ctx, f, rec.Reference, dgst)
 }

@@ -12,21 +12,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
-
-// ErrNoSnapshot means no snapshot could be restored; the data dir was left empty
-// so that kubelet does not start an empty etcd.
-var ErrNoSnapshot = errors.New("no usable snapshot")
 
 // ErrNoRoom means the data dir's filesystem is too small for the snapshot.
 var ErrNoRoom = errors.New("data dir too small")
 
 // RestoreOptions for one restore.
 type RestoreOptions struct {
-	Manifest     string
 	DataDir      string // host data dir; "" means the manifest's etcd-data hostPath
 	Snapshot     string // a snapshot id to restore instead of the newest good one
 	AllowEmpty   bool   // no snapshot at all is fine (a brand-new cluster)
@@ -60,14 +56,12 @@ const (
 )
 
 // Restore puts the newest good snapshot into an empty data dir, atomically: the
-// member directory appears complete or not at all.
-func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreOptions) (*RestoreResult, error) {
+// member directory appears complete or not at all. m is the parsed manifest.
+// With no usable snapshot it fails wrapping store.ErrNoSnapshot and leaves the
+// data dir empty, so that kubelet does not start an empty etcd.
+func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o RestoreOptions) (*RestoreResult, error) {
 	start := time.Now()
 	log := o.Logger
-	m, err := manifest.Load(o.Manifest)
-	if err != nil {
-		return nil, err
-	}
 	dataDir := o.DataDir
 	if dataDir == "" {
 		dataDir = m.Member.HostDataDir
@@ -102,23 +96,21 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o RestoreO
 			res.NoOp = "no snapshot in " + st.Dir + "; --allow-empty lets etcd start empty"
 			return res, nil
 		}
-		return nil, fmt.Errorf("%w: no snapshot in %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", ErrNoSnapshot, st.Dir, dataDir)
+		return nil, fmt.Errorf("%w in %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", store.ErrNoSnapshot, st.Dir, dataDir)
 	}
-	for i := range candidates {
-		snap := &candidates[i]
-		err := restoreOne(ctx, rt, st, m, dataDir, snap, o, log)
-		if err == nil {
-			res.Snapshot, res.Duration = snap, time.Since(start)
-			recordRestore(st, res, o, log)
-			return res, nil
-		}
-		if !errors.Is(err, errBadSnapshot) {
-			return nil, err
-		}
-		log.Warn("snapshot unusable; trying the next older one", "id", snap.Meta.ID, "err", err)
-		res.Skipped = append(res.Skipped, snap.Meta.ID+": "+err.Error())
+	snap, skipped, err := firstUsable(candidates, func(snap *store.Snapshot) error {
+		return restoreOne(ctx, rt, st, m, dataDir, snap, o, log)
+	}, log)
+	res.Skipped = skipped
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w: all %d snapshots failed verification (%s); the data dir %s is left empty", ErrNoSnapshot, len(candidates), strings.Join(res.Skipped, "; "), dataDir)
+	if snap == nil {
+		return nil, fmt.Errorf("%w usable: all %d snapshots failed verification (%s); the data dir %s is left empty", store.ErrNoSnapshot, len(candidates), strings.Join(skipped, "; "), dataDir)
+	}
+	res.Snapshot, res.Duration = snap, time.Since(start)
+	recordRestore(st, res, o, log)
+	return res, nil
 }
 
 // recordRestore says which snapshot etcd now starts from and, when it may be
@@ -331,7 +323,7 @@ func warnMemberDrift(m *manifest.Etcd, snap *store.Snapshot, log *slog.Logger) {
 // same filesystem and makes it durable.
 func commitMember(work, dataDir string) error {
 	out := filepath.Join(work, "out")
-	if err := syncTree(out); err != nil {
+	if err := hostfs.SyncTree(out); err != nil {
 		return err
 	}
 	if err := os.Rename(filepath.Join(out, "member"), filepath.Join(dataDir, "member")); err != nil {
@@ -340,5 +332,5 @@ func commitMember(work, dataDir string) error {
 	if err := os.Chmod(dataDir, 0o700); err != nil {
 		return err
 	}
-	return syncDir(dataDir)
+	return hostfs.SyncDir(dataDir)
 }

@@ -39,7 +39,7 @@ func restoreRemote(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *m
 			res.NoOp = "no snapshot in " + st.Dir + " nor on " + o.Remote.String() + "; --allow-empty lets etcd start empty"
 			return res, nil
 		}
-		return nil, fmt.Errorf("%w: no snapshot in %s nor on %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", ErrNoSnapshot, st.Dir, o.Remote, dataDir)
+		return nil, fmt.Errorf("%w in %s nor on %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", store.ErrNoSnapshot, st.Dir, o.Remote, dataDir)
 	}
 	log.Info("no snapshot in the backup dir; restoring from the off-host copies", "target", o.Remote.String(), "copies", len(metas))
 	for i := range metas {
@@ -64,5 +64,5 @@ func restoreRemote(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *m
 		log.Warn("off-host copy unusable; trying the next older one", "id", meta.ID, "err", err)
 		res.Skipped = append(res.Skipped, meta.ID+" (off-host): "+err.Error())
 	}
-	return nil, fmt.Errorf("%w: all %d off-host copies on %s failed verification (%s); the data dir %s is left empty", ErrNoSnapshot, len(metas), o.Remote, strings.Join(res.Skipped, "; "), dataDir)
+	return nil, fmt.Errorf("%w usable: all %d off-host copies on %s failed verification (%s); the data dir %s is left empty", store.ErrNoSnapshot, len(metas), o.Remote, strings.Join(res.Skipped, "; "), dataDir)
 }

@@ -39,7 +39,7 @@ func (t *target) ctFile(name string) string   { return path.Join(t.ctStaging, na
 
 // execTarget stages inside etcd's own data dir, so the uncompressed snapshot never
 // leaves the tmpfs.
-func execTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, tools images.Tools, tls tlsArgs) (*target, error) {
+func execTarget(rt erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, tools images.Tools, tls tlsArgs) (*target, error) {
 	host := filepath.Join(m.Member.HostDataDir, stagingName)
 	if err := os.MkdirAll(host, 0o700); err != nil {
 		return nil, fmt.Errorf("staging dir %s: %w", host, err)
@@ -58,7 +58,7 @@ func execTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, to
 // sidecarTarget runs each tool in a fresh container from the same image digest:
 // host network to reach etcd on loopback, certificates read-only, only the
 // staging directory writable.
-func sidecarTarget(rt *erdrt.Runtime, ec *erdrt.EtcdContainer, m *manifest.Etcd, tools images.Tools, tls tlsArgs, hostStaging string) (*target, error) {
+func sidecarTarget(rt erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, tools images.Tools, tls tlsArgs, hostStaging string) (*target, error) {
 	if err := os.MkdirAll(hostStaging, 0o700); err != nil {
 		return nil, fmt.Errorf("staging dir %s: %w", hostStaging, err)
 	}
@@ -111,7 +111,9 @@ func (t *target) runOK(ctx context.Context, what string, args []string) ([]byte,
 	return res.Stdout, nil
 }
 
-var (
-	errNoRoom     = errors.New("not enough room on the tmpfs to stage the snapshot")
-	errExecFailed = errors.New("could not run the tool")
-)
+// noStagingRoom is why a snapshot is staged off the tmpfs: a reason to log,
+// not an error, since the backup goes on elsewhere (ErrNoRoom is a restore's
+// failure).
+const noStagingRoom = "not enough room on the tmpfs to stage the snapshot"
+
+var errExecFailed = errors.New("could not run the tool")

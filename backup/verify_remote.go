@@ -69,13 +69,13 @@ func chooseRemote(metas []store.Metadata, ids []string, all bool) ([]store.Metad
 				}
 			}
 			if i < 0 {
-				return nil, fmt.Errorf("%w: no off-host copy %q", ErrNoSnapshot, id)
+				return nil, fmt.Errorf("off-host copy %q: %w", id, store.ErrNoSnapshot)
 			}
 			out = append(out, metas[i])
 		}
 		return out, nil
 	case len(metas) == 0:
-		return nil, fmt.Errorf("%w: no off-host copy", ErrNoSnapshot)
+		return nil, fmt.Errorf("off-host copies: %w", store.ErrNoSnapshot)
 	case all:
 		return metas, nil
 	}

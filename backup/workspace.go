@@ -154,28 +154,3 @@ func (w *workspace) bumpSupported(ctx context.Context, st *store.Store, f *store
 	saveFacts(st, f, log)
 	return ok, nil
 }
-
-// syncTree fsyncs every file and directory below root, so the rename that
-// publishes it publishes durable data.
-func syncTree(root string) error {
-	return filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return f.Sync()
-	})
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}

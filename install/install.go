@@ -63,12 +63,13 @@ type Options struct {
 
 // Deps are the side effects on the live node, injectable for tests.
 type Deps struct {
-	// Backup takes a backup with the given reason and verifies it; the string
-	// describes the snapshot. from is backup.FromAuto (the running etcd) or
-	// backup.FromDataDir (the data dir of the etcd just stopped).
-	Backup func(ctx context.Context, reason, from string) (string, error)
+	// Backup takes a backup of the etcd m describes with the given reason
+	// and verifies it; the string describes the snapshot. from is
+	// backup.FromAuto (the running etcd) or backup.FromDataDir (the data dir
+	// of the etcd just stopped). m is the manifest Install parsed.
+	Backup func(ctx context.Context, m *manifest.Etcd, reason, from string) (string, error)
 	// StopEtcd stops the etcd container (kubelet is already stopped).
-	StopEtcd func(ctx context.Context) error
+	StopEtcd func(ctx context.Context, m *manifest.Etcd) error
 	// Run runs a system command such as systemctl or mount.
 	Run func(ctx context.Context, argv []string) error
 	// Mounted reports whether dir is a tmpfs mount point now.
@@ -85,6 +86,7 @@ type templateData struct {
 type plan struct {
 	o       Options
 	d       Deps
+	m       *manifest.Etcd // parsed once, handed to Backup and StopEtcd
 	data    templateData
 	quota   int64
 	dropIn  asset
@@ -117,7 +119,7 @@ func newPlan(d Deps, o Options) (*plan, error) {
 	if err := checkPaths(data); err != nil {
 		return nil, err
 	}
-	p := &plan{o: o, d: d, data: data, quota: m.Member.QuotaBackendBytes, res: &Result{DryRun: o.DryRun}}
+	p := &plan{o: o, d: d, m: m, data: data, quota: m.Member.QuotaBackendBytes, res: &Result{DryRun: o.DryRun}}
 	if p.dropIn, err = render(filepath.Join(DropInDir, systemd.DropInName), systemd.KubeletDropIn, data); err != nil {
 		return nil, err
 	}
@@ -208,7 +210,7 @@ func (p *plan) backup(ctx context.Context, reason, from string) error {
 		p.res.add(Step{Kind: StepBackup, Text: what})
 		return nil
 	}
-	desc, err := p.d.Backup(ctx, reason, from)
+	desc, err := p.d.Backup(ctx, p.m, reason, from)
 	if err != nil {
 		if from == backup.FromDataDir {
 			return fmt.Errorf("backup of the stopped etcd's data dir: %w; etcd is stopped and kubelet left stopped: start it with `systemctl start kubelet` to go back", err)
@@ -322,7 +324,7 @@ func (p *plan) stopEtcd(ctx context.Context) error {
 	if p.o.DryRun {
 		return nil
 	}
-	if err := p.d.StopEtcd(ctx); err != nil {
+	if err := p.d.StopEtcd(ctx, p.m); err != nil {
 		return fmt.Errorf("stop etcd: %w", err)
 	}
 	return nil
@@ -339,12 +341,12 @@ func (d Deps) withDefaults() Deps {
 		d.Run = ExecRunner(os.Stderr, os.Stderr)
 	}
 	if d.Backup == nil {
-		d.Backup = func(context.Context, string, string) (string, error) {
+		d.Backup = func(context.Context, *manifest.Etcd, string, string) (string, error) {
 			return "", errors.New("no backup function configured")
 		}
 	}
 	if d.StopEtcd == nil {
-		d.StopEtcd = func(context.Context) error { return errors.New("no way to stop etcd configured") }
+		d.StopEtcd = func(context.Context, *manifest.Etcd) error { return errors.New("no way to stop etcd configured") }
 	}
 	return d
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -41,13 +42,21 @@ func (f *fakeNode) call(c string) error {
 
 func (f *fakeNode) deps() Deps {
 	return Deps{
-		Backup: func(_ context.Context, reason, from string) (string, error) {
+		Backup: func(_ context.Context, m *manifest.Etcd, reason, from string) (string, error) {
+			if m == nil || m.Member.HostDataDir != dataDir {
+				return "", errors.New("backup without the parsed manifest")
+			}
 			if from == backup.FromDataDir {
 				reason += " from data-dir"
 			}
 			return "snapshot fake verified", f.call("backup " + reason)
 		},
-		StopEtcd: func(context.Context) error { return f.call("stop etcd") },
+		StopEtcd: func(_ context.Context, m *manifest.Etcd) error {
+			if m == nil || m.Namespace != "kube-system" {
+				return errors.New("stop etcd without the parsed manifest")
+			}
+			return f.call("stop etcd")
+		},
 		Run: func(_ context.Context, argv []string) error {
 			if strings.HasSuffix(argv[0], "etcd-ramdisk") {
 				return f.call("etcd-ramdisk " + argv[len(argv)-1])

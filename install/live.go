@@ -25,8 +25,8 @@ func ExecRunner(stdout, stderr io.Writer) func(context.Context, []string) error 
 
 // TakeVerified takes a backup and verifies the snapshot that holds etcd's
 // current revision (the newest one when the revision had not moved).
-func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o backup.Options) (string, error) {
-	res, err := backup.Backup(ctx, rt, st, o)
+func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o backup.Options) (string, error) {
+	res, err := backup.Backup(ctx, rt, st, m, o)
 	if err != nil {
 		return "", err
 	}
@@ -37,7 +37,7 @@ func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, o bac
 			return "", err
 		}
 		if len(good) == 0 {
-			return "", fmt.Errorf("%w: no snapshot in %s", backup.ErrNoSnapshot, st.Dir)
+			return "", fmt.Errorf("%w in %s", store.ErrNoSnapshot, st.Dir)
 		}
 		snap = &good[0]
 	}

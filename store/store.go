@@ -515,24 +515,25 @@ func (s *Store) Newest() (*Snapshot, error) {
 }
 
 // VerifyChecksum reads the whole stored file and compares its size and
-// sha256 with the metadata; a mismatch wraps ErrCorrupt.
+// sha256 with the metadata; a mismatch wraps ErrCorrupt. Its errors leave the
+// snapshot's id to the caller, who lists it (`verify`).
 func (s *Store) VerifyChecksum(snap *Snapshot) error {
 	data, _, err := s.paths(snap)
 	if err != nil {
-		return fmt.Errorf("verify snapshot: %w", err)
+		return fmt.Errorf("checksum: %w", err)
 	}
 	f, err := os.Open(data)
 	if err != nil {
-		return fmt.Errorf("verify snapshot %q: %w", snap.Meta.ID, err)
+		return fmt.Errorf("checksum: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return fmt.Errorf("verify snapshot %q: %w", snap.Meta.ID, err)
+		return fmt.Errorf("checksum: %w", err)
 	}
 	if err := checkStored(&snap.Meta, n, h); err != nil {
-		return fmt.Errorf("verify snapshot %q: %w", snap.Meta.ID, err)
+		return fmt.Errorf("checksum: %w", err)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func runBackup(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	st, rt, ctx, err := openJob(c)
+	j, ctx, err := openJob(c)
 	if err != nil {
 		if c.String("reason") == store.ReasonShutdown {
 			// containerd gone or the manifest broken: the next boot must still
@@ -61,14 +61,14 @@ func runBackup(c *cli.Context) (err error) {
 		}
 		return err
 	}
-	defer rt.Close()
+	defer j.rt.Close()
 	off, offErr := loadOffhost(c)
 	if offErr != nil {
 		// Never at the local backup's expense: it runs, status reports the config.
 		logger(c.Bool("debug")).Warn("off-host copies skipped: their config is unusable", "err", offErr)
 	}
-	res, err = backup.Backup(ctx, rt, st, backup.Options{
-		Manifest: c.String("manifest"), Reason: c.String("reason"), Method: c.String("method"),
+	res, err = backup.Backup(ctx, j.rt, j.st, j.m, backup.Options{
+		Reason: c.String("reason"), Method: c.String("method"),
 		From: c.String("from"), StopEtcd: stop, SystemShutdown: systemDown,
 		AcceptReset: c.Bool("accept-reset"), LockTimeout: c.Duration("lock-timeout"),
 		Policy: policy(c), Logger: logger(c.Bool("debug")), Offhost: off,

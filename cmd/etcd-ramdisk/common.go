@@ -81,20 +81,29 @@ func loadManifest(c *cli.Context) (*manifest.Etcd, error) {
 	return m, nil
 }
 
-// openJob opens what backup, restore and defrag all need, in the order that
-// reports mistakes before anything is created: the manifest (only read), the
-// backup dir (created when missing), containerd.
-func openJob(c *cli.Context) (*store.Store, *erdrt.Runtime, context.Context, error) {
-	if _, err := loadManifest(c); err != nil {
-		return nil, nil, nil, err
+// job is what backup, restore and defrag all need: the manifest, parsed once
+// here and handed to the job, the store and the runtime.
+type job struct {
+	m  *manifest.Etcd
+	st *store.Store
+	rt *erdrt.Runtime
+}
+
+// openJob opens a job's parts in the order that reports mistakes before
+// anything is created: the manifest (only read), the backup dir (created when
+// missing), containerd. Close the runtime when done.
+func openJob(c *cli.Context) (*job, context.Context, error) {
+	m, err := loadManifest(c)
+	if err != nil {
+		return nil, nil, err
 	}
 	st, err := openStore(c)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	rt, ctx, err := openRuntime(c)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return st, rt, ctx, nil
+	return &job{m: m, st: st, rt: rt}, ctx, nil
 }

@@ -18,12 +18,12 @@ func defragCommand() *cli.Command {
 		Action: func(c *cli.Context) (err error) {
 			start := time.Now()
 			defer func() { writeMetrics(c, metrics.DefragRun(start, exitCode(err))) }()
-			st, rt, ctx, err := openJob(c)
+			j, ctx, err := openJob(c)
 			if err != nil {
 				return err
 			}
-			defer rt.Close()
-			out, err := backup.Defrag(ctx, rt, st, c.String("manifest"), c.Duration("lock-timeout"), logger(c.Bool("debug")))
+			defer j.rt.Close()
+			out, err := backup.Defrag(ctx, j.rt, j.st, j.m, backup.DefragOptions{LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug"))})
 			if strings.TrimSpace(out) != "" {
 				fmt.Fprintln(c.App.Writer, strings.TrimSpace(out))
 			}

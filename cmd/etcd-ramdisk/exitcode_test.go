@@ -38,7 +38,7 @@ func TestExitCode(t *testing.T) {
 		{"--timeout", fmt.Errorf("etcdctl: %w", context.DeadlineExceeded), exitInterrupted},
 		{"etcd stopped during the backup", fmt.Errorf("%w: container stopped", erdrt.ErrEtcdNotRunning), exitEtcdDown},
 		{"data dir in use", fmt.Errorf("cold snapshot: %w", backup.ErrDataDirInUse), exitInUse},
-		{"no usable snapshot", fmt.Errorf("%w: none", backup.ErrNoSnapshot), exitNoSnapshot},
+		{"no usable snapshot", fmt.Errorf("restore: %w usable: all 2 snapshots failed verification", store.ErrNoSnapshot), exitNoSnapshot},
 	} {
 		if tc.err == nil {
 			t.Fatalf("%s: no error to map", tc.name)

@@ -95,7 +95,7 @@ func exitCode(err error) int {
 		return exitIdentity
 	case errors.Is(err, offhost.ErrUnreachable), errors.Is(err, offhost.ErrDenied), errors.Is(err, offhost.ErrNoBucket):
 		return exitOffhost
-	case errors.Is(err, backup.ErrNoSnapshot), errors.Is(err, store.ErrNoSnapshot):
+	case errors.Is(err, store.ErrNoSnapshot):
 		return exitNoSnapshot
 	case errors.Is(err, backup.ErrNoRoom):
 		return exitNoRoom

@@ -7,6 +7,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
@@ -77,7 +78,7 @@ func installDeps(c *cli.Context) install.Deps {
 	log := logger(c.Bool("debug"))
 	return install.Deps{
 		Run: install.ExecRunner(c.App.Writer, os.Stderr),
-		Backup: func(ctx context.Context, reason, from string) (string, error) {
+		Backup: func(ctx context.Context, m *manifest.Etcd, reason, from string) (string, error) {
 			st, err := openStore(c)
 			if err != nil {
 				return "", err
@@ -87,16 +88,12 @@ func installDeps(c *cli.Context) install.Deps {
 				return "", err
 			}
 			defer rt.Close()
-			return install.TakeVerified(ctx, rt, st, backup.Options{
-				Manifest: c.String("manifest"), Reason: reason, Method: backup.MethodAuto, From: from,
+			return install.TakeVerified(ctx, rt, st, m, backup.Options{
+				Reason: reason, Method: backup.MethodAuto, From: from,
 				LockTimeout: c.Duration("lock-timeout"), Policy: store.DefaultPolicy(), Logger: log,
 			})
 		},
-		StopEtcd: func(ctx context.Context) error {
-			m, err := loadManifest(c)
-			if err != nil {
-				return err
-			}
+		StopEtcd: func(ctx context.Context, m *manifest.Etcd) error {
 			rt, ctx, err := openRuntime(c)
 			if err != nil {
 				return err

@@ -34,13 +34,13 @@ func runRestore(c *cli.Context) (err error) {
 	start := time.Now()
 	var res *backup.RestoreResult
 	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()
-	st, rt, ctx, err := openJob(c)
+	j, ctx, err := openJob(c)
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	res, err = backup.Restore(ctx, rt, st, backup.RestoreOptions{
-		Manifest: c.String("manifest"), DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
+	defer j.rt.Close()
+	res, err = backup.Restore(ctx, j.rt, j.st, j.m, backup.RestoreOptions{
+		DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
 		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
 		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),
 		Remote: remoteSource(c),

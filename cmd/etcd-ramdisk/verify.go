@@ -82,7 +82,7 @@ func verifyTargets(c *cli.Context, st *store.Store) ([]store.Snapshot, error) {
 		return append(good, sus...), nil
 	}
 	if len(good) == 0 {
-		return nil, fmt.Errorf("%w: no snapshot in %s", backup.ErrNoSnapshot, st.Dir)
+		return nil, fmt.Errorf("%w in %s", store.ErrNoSnapshot, st.Dir)
 	}
 	return good[:1], nil
 }

@@ -1,0 +1,44 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// openTarget chooses where etcd's tools run (chooseTarget) and asks etcd for
+// its revision there with revision. An exec the etcd container refuses falls
+// back to a sidecar, unless method is MethodExec; an etcd that stopped
+// meanwhile ends the backup, since a sidecar would only wait on a dead
+// endpoint, holding the lock.
+func openTarget(ctx context.Context, r erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, revision func(*target) (int64, error), log *slog.Logger) (*target, int64, error) {
+	tgt, err := chooseTarget(r, ec, m, st, tools, tls, method, log)
+	if err != nil {
+		return nil, 0, err
+	}
+	rev, err := revision(tgt)
+	if err != nil && !r.Running(ctx, ec) {
+		tgt.cleanupTarget()
+		return nil, 0, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
+	}
+	if err != nil && tgt.method == MethodExec && method != MethodExec && errors.Is(err, errExecFailed) {
+		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
+		tgt.cleanupTarget()
+		if tgt, err = sidecarTarget(r, ec, m, tools, tls, filepath.Join(st.Dir, "staging")); err != nil {
+			return nil, 0, err
+		}
+		rev, err = revision(tgt)
+	}
+	if err != nil {
+		tgt.cleanupTarget()
+		return nil, 0, err
+	}
+	return tgt, rev, nil
+}
