@@ -344,25 +344,6 @@ func TestManifest(t *testing.T) {
 	}
 }
 
-func TestFstabLine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fstab")
-	writeFile(t, path, `# tmpfs /var/lib/etcd tmpfs size=1g 0 0
-tmpfs /var/lib/etcd-old tmpfs size=1g 0 0
-/dev/sdb1 /var/lib/etcd xfs defaults 0 0
-	tmpfs   /var/lib/etcd/   tmpfs   size=2g,mode=0700   0 0
-tmpfs /mnt/a\040b tmpfs defaults 0 0
-`)
-	if got := fstabLine(path, "/var/lib/etcd"); got != "tmpfs   /var/lib/etcd/   tmpfs   size=2g,mode=0700   0 0" {
-		t.Errorf("fstabLine = %q", got)
-	}
-	if got := fstabLine(path, "/mnt/a b"); got == "" {
-		t.Error("fstabLine missed an escaped mount point")
-	}
-	if got := fstabLine(path, "/var/lib"); got != "" {
-		t.Errorf("fstabLine(/var/lib) = %q", got)
-	}
-}
-
 func TestWriteText(t *testing.T) {
 	f := healthy()
 	f.suspect = true
