@@ -50,8 +50,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	out, _ := exec.Command("containerd", "--version").CombinedOutput()
-	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s", out)
+	// The containerd every bed of this run starts: Debian's from PATH, or the
+	// binaries of ERD_CONTAINERD_BIN (make e2e-containerd2); newNode logs the one
+	// each node actually runs.
+	path, version, err := testbed.ContainerdVersion(os.Getenv(testbed.ContainerdBinEnv))
+	if err != nil {
+		unlock()
+		fmt.Fprintln(os.Stderr, "e2e: the test bed cannot run:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s (%s)\n", version, path)
 	code := m.Run()
 	unlock()
 	printFaultSummary()
@@ -114,7 +122,11 @@ func newNode(t *testing.T, o testbed.NodeOptions) *node {
 	if err := b.Up(ctx, o, archives); err != nil {
 		t.Fatalf("bring up node: %v", err)
 	}
-	t.Logf("node up in %s (%s)", time.Since(start).Round(time.Millisecond), b.Options.Image)
+	path, version, err := b.Containerd.Running()
+	if err != nil {
+		t.Fatalf("the node's containerd: %v", err)
+	}
+	t.Logf("node up in %s (%s; %s at %s)", time.Since(start).Round(time.Millisecond), b.Options.Image, version, path)
 	return &node{Bed: b, t: t, ctx: ctx}
 }
 

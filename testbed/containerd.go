@@ -19,18 +19,84 @@ import (
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// Containerd is a private containerd (Debian's 1.6 with CRI) whose root, state,
-// socket and /run live under one directory. It runs in a mount namespace of its
-// own with a fresh tmpfs on /run, because containerd 1.6 hardcodes shim sockets
-// and runc state under /run/containerd: the host's /run/containerd is never touched,
-// and when the last of its processes exits, every mount it made disappears with it.
+// Containerd is a private containerd with CRI whose root, state, socket and /run
+// live under one directory: Debian's 1.6 from PATH, or the binaries of BinDir (a
+// containerd 2.x built by build-containerd2.sh). It runs in a mount namespace of
+// its own with a fresh tmpfs on /run, because containerd (1.6 and 2.x alike, as
+// root) puts shim sockets and runc state under /run/containerd whatever its state
+// directory is: the host's /run/containerd is never touched, and when the last of
+// its processes exits, every mount it made disappears with it.
 type Containerd struct {
 	Dir     string // <bed>/containerd
 	Address string
+	// BinDir holds containerd, containerd-shim-runc-v2 and ctr; empty means the
+	// containerd on PATH. It goes first in containerd's PATH, so that containerd
+	// starts the shim of its own version.
+	BinDir string
 }
+
+// ContainerdBinEnv names the environment variable that selects a bed's containerd
+// binaries (NodeOptions.ContainerdBin) when the options leave it empty.
+const ContainerdBinEnv = "ERD_CONTAINERD_BIN"
 
 func newContainerd(dir string) *Containerd {
 	return &Containerd{Dir: dir, Address: filepath.Join(dir, "containerd.sock")}
+}
+
+// Binary is the containerd executable this bed runs.
+func (c *Containerd) Binary() (string, error) { return containerdBinary(c.BinDir) }
+
+func containerdBinary(binDir string) (string, error) {
+	if binDir == "" {
+		p, err := exec.LookPath("containerd")
+		if err != nil {
+			return "", fmt.Errorf("no containerd on PATH (testbed/install-deps.sh installs Debian's): %w", err)
+		}
+		return p, nil
+	}
+	p := filepath.Join(binDir, "containerd")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("containerd binaries from %s: %w", binDir, err)
+	}
+	return p, nil
+}
+
+// ContainerdVersion is `containerd --version` of the containerd a bed with this
+// BinDir runs (empty: the one on PATH), with the binary's path.
+func ContainerdVersion(binDir string) (path, version string, err error) {
+	path, err = containerdBinary(binDir)
+	if err != nil {
+		return "", "", err
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return path, "", fmt.Errorf("%s --version: %w", path, err)
+	}
+	return path, strings.TrimSpace(string(out)), nil
+}
+
+// containerdMajor reads the major version from `containerd --version`
+// ("containerd github.com/containerd/containerd/v2 v2.4.2 …" or Debian's
+// "containerd github.com/containerd/containerd 1.6.20~ds1 …").
+func containerdMajor(version string) (int, error) {
+	f := strings.Fields(version)
+	if len(f) < 3 {
+		return 0, fmt.Errorf("unexpected containerd version %q", version)
+	}
+	m, _, _ := strings.Cut(strings.TrimPrefix(f[2], "v"), ".")
+	major, err := strconv.Atoi(m)
+	if err != nil {
+		return 0, fmt.Errorf("unexpected containerd version %q", version)
+	}
+	return major, nil
+}
+
+// env is containerd's environment: BinDir first in PATH.
+func (c *Containerd) env() []string {
+	if c.BinDir == "" {
+		return os.Environ()
+	}
+	return append(os.Environ(), "PATH="+c.BinDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
 func (c *Containerd) configPath() string { return filepath.Join(c.Dir, "config.toml") }
@@ -39,6 +105,7 @@ func (c *Containerd) pidPath() string    { return filepath.Join(c.Dir, "containe
 // LogPath is containerd's own log, kept for diagnosing a failed test run.
 func (c *Containerd) LogPath() string { return filepath.Join(c.Dir, "containerd.log") }
 
+// containerdConfig is the configuration (version 2) of containerd 1.x.
 const containerdConfig = `version = 2
 root = "{{dir}}/root"
 state = "{{dir}}/state"
@@ -65,7 +132,40 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = "{{dir}}/cni/conf"
 `
 
-// PauseImage is the sandbox image Debian's containerd 1.6 expects.
+// containerd2Config is the same configuration for containerd 2.x (version 3):
+// CRI's settings are split between the runtime, images and server plugins.
+const containerd2Config = `version = 3
+root = "{{dir}}/root"
+state = "{{dir}}/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = "{{dir}}/containerd.sock"
+
+[ttrpc]
+  address = "{{dir}}/containerd.sock.ttrpc"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{{dir}}/opt"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  # These machines withhold CAP_SYS_RESOURCE: without this runc cannot lower
+  # oom_score_adj and every pod sandbox fails to start.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["{{dir}}/cni/bin"]
+    conf_dir = "{{dir}}/cni/conf"
+
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = "` + PauseImage + `"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+`
+
+// PauseImage is the sandbox image Debian's containerd 1.6 expects; the bed builds
+// it and names it in containerd 2.x's configuration too.
 const PauseImage = "registry.k8s.io/pause:3.6"
 
 // Start launches containerd unless it already answers, and waits until it does.
@@ -78,7 +178,19 @@ func (c *Containerd) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	cfg := strings.ReplaceAll(containerdConfig, "{{dir}}", c.Dir)
+	bin, version, err := ContainerdVersion(c.BinDir)
+	if err != nil {
+		return err
+	}
+	major, err := containerdMajor(version)
+	if err != nil {
+		return fmt.Errorf("%s: %w", bin, err)
+	}
+	tmpl := containerdConfig
+	if major >= 2 {
+		tmpl = containerd2Config
+	}
+	cfg := strings.ReplaceAll(tmpl, "{{dir}}", c.Dir)
 	if err := os.WriteFile(c.configPath(), []byte(cfg), 0o644); err != nil {
 		return err
 	}
@@ -90,14 +202,15 @@ func (c *Containerd) Start(ctx context.Context) error {
 	// The bed directory is a shared mount (see Bed.prepareMounts); making / a slave in
 	// the new namespace lets the tmpfs mounted later by the bed reach containerd, while
 	// nothing containerd mounts reaches the host.
-	script := `mount --make-rslave / && mount -t tmpfs -o mode=0755 tmpfs /run && exec containerd --config "$1"`
-	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", script, "sh", c.configPath())
+	script := `mount --make-rslave / && mount -t tmpfs -o mode=0755 tmpfs /run && exec "$1" --config "$2"`
+	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", script, "sh", bin, c.configPath())
 	if shims := c.liveShims(); len(shims) > 0 {
 		// A restart while containers run: join their mount namespace, where the
 		// shims' sockets under /run/containerd are, as a restarted containerd on
 		// a real node finds them.
-		cmd = exec.Command("nsenter", "--mount=/proc/"+strconv.Itoa(shims[0])+"/ns/mnt", "--", "containerd", "--config", c.configPath())
+		cmd = exec.Command("nsenter", "--mount=/proc/"+strconv.Itoa(shims[0])+"/ns/mnt", "--", bin, "--config", c.configPath())
 	}
+	cmd.Env = c.env()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -185,6 +298,24 @@ func (c *Containerd) MountNamespace() (string, error) {
 		return "", err
 	}
 	return "/proc/" + strconv.Itoa(pid) + "/ns/mnt", nil
+}
+
+// Running is the executable of the running containerd (/proc/<pid>/exe) and
+// what it reports as its version: the containerd this bed actually runs.
+func (c *Containerd) Running() (path, version string, err error) {
+	pid, err := c.pid()
+	if err != nil {
+		return "", "", err
+	}
+	path, err = os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return "", "", err
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return path, "", fmt.Errorf("%s --version: %w", path, err)
+	}
+	return path, strings.TrimSpace(string(out)), nil
 }
 
 // KillDaemon kills containerd alone, leaving shims and containers running, as a

@@ -35,6 +35,10 @@ type NodeOptions struct {
 	// NoTmpfs keeps etcd's data in a plain directory on the bed's (persistent)
 	// filesystem instead of a tmpfs: the "etcd on disk" baseline of the benchmarks.
 	NoTmpfs bool `json:"noTmpfs,omitempty"`
+	// ContainerdBin is a directory with containerd, containerd-shim-runc-v2 and
+	// ctr (containerd 2.x from build-containerd2.sh); empty means the containerd
+	// on PATH (Debian's 1.6), unless ERD_CONTAINERD_BIN names such a directory.
+	ContainerdBin string `json:"containerdBin,omitempty"`
 }
 
 func (o *NodeOptions) defaults(bedDir string) {
@@ -65,6 +69,14 @@ func (o *NodeOptions) defaults(bedDir string) {
 	if o.MetricsPort == 0 {
 		o.MetricsPort = 2381
 	}
+	if o.ContainerdBin == "" {
+		o.ContainerdBin = os.Getenv(ContainerdBinEnv)
+	}
+	if o.ContainerdBin != "" {
+		if abs, err := filepath.Abs(o.ContainerdBin); err == nil {
+			o.ContainerdBin = abs
+		}
+	}
 }
 
 // Bed is one kubeadm-like node under one directory: a private containerd with CRI,
@@ -88,6 +100,7 @@ func New(dir string) (*Bed, error) {
 		}
 	}
 	b.Options.defaults(dir)
+	b.Containerd.BinDir = b.Options.ContainerdBin
 	return b, nil
 }
 
@@ -126,6 +139,7 @@ func (b *Bed) ToolEnv() []string {
 func (b *Bed) Up(ctx context.Context, o NodeOptions, imageArchives []string) error {
 	o.defaults(b.Dir)
 	b.Options = o
+	b.Containerd.BinDir = o.ContainerdBin
 	if err := b.prepareMounts(); err != nil {
 		return err
 	}
