@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -31,10 +30,11 @@ func Defrag(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest
 	if err != nil {
 		return "", err
 	}
-	tools, err := images.FindTools(ctx, rt.Handle(&ec.Image))
+	facts, err := imageFacts(ctx, rt, st, &ec.Image, true, log)
 	if err != nil {
 		return "", err
 	}
+	tools := factsTools(facts)
 	tls, err := clientTLS(m)
 	if err != nil {
 		return "", err

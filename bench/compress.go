@@ -27,10 +27,21 @@ type codec struct {
 	dec  func(r io.Reader) (io.Reader, func(), error)
 }
 
-// codecs: zstd exactly as the store writes and reads it, and gzip's default level.
+// codecs: zstd exactly as the store writes and reads it, zstd's fastest level
+// (the candidate when compression, not the save, sets a backup's pace), and
+// gzip's default level.
 var codecs = []codec{
 	{"zstd SpeedDefault (store)", func(w io.Writer) (io.WriteCloser, error) {
 		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(2))
+	}, func(r io.Reader) (io.Reader, func(), error) {
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, d.Close, nil
+	}},
+	{"zstd SpeedFastest, 2 encoders", func(w io.Writer) (io.WriteCloser, error) {
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
 	}, func(r io.Reader) (io.Reader, func(), error) {
 		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
 		if err != nil {
