@@ -212,7 +212,7 @@ func clientTLS(m *manifest.Etcd) (tlsArgs, error) {
 // chooseTarget prefers exec in the etcd container, staging on its tmpfs; it falls
 // back to a sidecar staging in the backup dir when the tmpfs lacks room.
 func chooseTarget(rt erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, log *slog.Logger) (*target, error) {
-	sidecarStaging := filepath.Join(st.Dir, "staging")
+	sidecarStaging := st.StagingDir()
 	switch method {
 	case MethodSidecar:
 		return sidecarTarget(rt, ec, m, tools, tls, sidecarStaging)
@@ -450,7 +450,7 @@ func cleanLeftovers(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *
 	}
 	removeLeftoverIO(log)
 	os.RemoveAll(filepath.Join(m.Member.HostDataDir, stagingName))
-	os.RemoveAll(filepath.Join(st.Dir, "staging"))
+	os.RemoveAll(st.StagingDir())
 }
 
 // removeLeftoverIO removes the FIFO directories of runs killed before they

@@ -110,7 +110,7 @@ func coldStaging(dataDir string, st *store.Store, db string, log *slog.Logger) (
 	need := dbSize(dataDir) + 8*mib
 	if free, err := freeBytes(dataDir); err != nil || free < need {
 		log.Warn("staging the data-dir copy in the backup dir", "reason", noStagingRoom, "need", humanMiB(need), "free", humanMiB(free))
-		dir = filepath.Join(st.Dir, "staging")
+		dir = st.StagingDir()
 	}
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

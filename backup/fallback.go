@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
@@ -31,7 +30,7 @@ func openTarget(ctx context.Context, r erdrt.ToolRunner, ec *erdrt.EtcdContainer
 	if err != nil && tgt.method == MethodExec && method != MethodExec && errors.Is(err, errExecFailed) {
 		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
 		tgt.cleanupTarget()
-		if tgt, err = sidecarTarget(r, ec, m, tools, tls, filepath.Join(st.Dir, "staging")); err != nil {
+		if tgt, err = sidecarTarget(r, ec, m, tools, tls, st.StagingDir()); err != nil {
 			return nil, 0, err
 		}
 		rev, err = revision(tgt)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 )
 
+const stagingDir = "staging"
+
 // Layout lists the directories of a store at dir, the store's root first, as
 // Open creates them.
 func Layout(dir string) []string {
@@ -18,6 +20,12 @@ func Layout(dir string) []string {
 	}
 	return out
 }
+
+// StagingDir is where a backup stages a snapshot on persistent disk when the
+// tmpfs has no room (a sidecar writes it there). It is not part of Layout:
+// jobs create it when they need it and remove it when done, and every job
+// under the lock removes what a killed run left there.
+func (s *Store) StagingDir() string { return filepath.Join(s.Dir, stagingDir) }
 
 // OpenExisting opens the store at dir only when it is complete, so that
 // opening it creates nothing: for readers such as status, which never write.
