@@ -187,7 +187,9 @@ func rebootKeepsWrites(t *testing.T, v *vm.VM, n *vm.Node, name string, down fun
 // TestVMNodeReboots is one node's life: install, two reboots in a row with no
 // daemon-reload between, a poweroff, and (on containerd 1.6) etcd stopped
 // before a reboot, kubelet's graceful node shutdown, a power cut and uninstall.
-// On containerd 2 the install is without --now: the first reboot switches.
+// On containerd 2 the install is without --now: the first reboot switches, and
+// after it edits of etcd.yaml make kubelet replace the etcd pod while backups
+// run in a loop (podUpdates).
 func TestVMNodeReboots(t *testing.T) {
 	forEachContainerd(t, func(t *testing.T, containerd string) {
 		// The legs run side by side with one vCPU each: under TCG a boot is
@@ -225,6 +227,11 @@ func TestVMNodeReboots(t *testing.T) {
 
 		for i := 1; i <= 2; i++ {
 			figs = append(figs, rebootKeepsWrites(t, v, n, fmt.Sprintf("reboot%d", i), v.Reboot))
+			if i == 1 && !full {
+				// etcd on the tmpfs, etcd-ramdisk's units and cron in place:
+				// edits of etcd.yaml while backups run (podupdate_test.go).
+				figs = append(figs, podUpdates(t, v, n)...)
+			}
 		}
 		mustKeys(t, n, "before-install/", 300)
 		figs = append(figs, rebootKeepsWrites(t, v, n, "poweroff", v.Poweroff))
