@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/urfave/cli/v2"
 )
@@ -23,7 +23,7 @@ func defragCommand() *cli.Command {
 				return err
 			}
 			defer j.rt.Close()
-			out, err := backup.Defrag(ctx, j.rt, j.st, j.m, backup.DefragOptions{LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug"))})
+			out, err := jobs.Defrag(ctx, j.rt, j.st, j.m, jobs.DefragOptions{LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug"))})
 			if strings.TrimSpace(out) != "" {
 				fmt.Fprintln(c.App.Writer, strings.TrimSpace(out))
 			}

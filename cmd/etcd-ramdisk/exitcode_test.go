@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -37,7 +37,7 @@ func TestExitCode(t *testing.T) {
 		{"SIGTERM while waiting for the lock", lockErr, exitInterrupted},
 		{"--timeout", fmt.Errorf("etcdctl: %w", context.DeadlineExceeded), exitInterrupted},
 		{"etcd stopped during the backup", fmt.Errorf("%w: container stopped", erdrt.ErrEtcdNotRunning), exitEtcdDown},
-		{"data dir in use", fmt.Errorf("cold snapshot: %w", backup.ErrDataDirInUse), exitInUse},
+		{"data dir in use", fmt.Errorf("cold snapshot: %w", jobs.ErrDataDirInUse), exitInUse},
 		{"no usable snapshot", fmt.Errorf("restore: %w usable: all 2 snapshots failed verification", store.ErrNoSnapshot), exitNoSnapshot},
 	} {
 		if tc.err == nil {

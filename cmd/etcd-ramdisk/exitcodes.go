@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -97,13 +97,13 @@ func exitCode(err error) int {
 		return exitOffhost
 	case errors.Is(err, store.ErrNoSnapshot):
 		return exitNoSnapshot
-	case errors.Is(err, backup.ErrNoRoom):
+	case errors.Is(err, jobs.ErrNoRoom):
 		return exitNoRoom
-	case errors.Is(err, backup.ErrDataDirInUse):
+	case errors.Is(err, jobs.ErrDataDirInUse):
 		return exitInUse
-	case errors.Is(err, backup.ErrSuspect):
+	case errors.Is(err, jobs.ErrSuspect):
 		return exitSuspect
-	case errors.Is(err, backup.ErrVerify):
+	case errors.Is(err, jobs.ErrVerify):
 		return exitVerify
 	case errors.As(err, &ce):
 		return exitConfig

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"os"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -88,8 +88,8 @@ func installDeps(c *cli.Context) install.Deps {
 				return "", err
 			}
 			defer rt.Close()
-			return install.TakeVerified(ctx, rt, st, m, backup.Options{
-				Reason: reason, Method: backup.MethodAuto, From: from,
+			return install.TakeVerified(ctx, rt, st, m, jobs.Options{
+				Reason: reason, Method: jobs.MethodAuto, From: from,
 				LockTimeout: c.Duration("lock-timeout"), Policy: store.DefaultPolicy(), Logger: log,
 			})
 		},

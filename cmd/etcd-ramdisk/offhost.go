@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -49,7 +49,7 @@ func printCopy(c *cli.Context, r *offhost.Result) {
 
 // remoteSource is where restore looks when the backup dir is empty; nil when
 // copies are off. A broken config only matters then, so it is reported then.
-func remoteSource(c *cli.Context) backup.RemoteSource {
+func remoteSource(c *cli.Context) jobs.RemoteSource {
 	cfg, err := loadOffhost(c)
 	switch {
 	case err != nil:
@@ -124,7 +124,7 @@ func runVerifyOffhost(c *cli.Context) error {
 	defer rt.Close()
 	log := logger(c.Bool("debug"))
 	src := offhost.NewSource(cfg, c.String("offhost-identity"), log)
-	verdicts, err := backup.VerifyRemote(ctx, rt, src, c.Args().Slice(), c.Bool("all"), os.TempDir(), log)
+	verdicts, err := jobs.VerifyRemote(ctx, rt, src, c.Args().Slice(), c.Bool("all"), os.TempDir(), log)
 	if err != nil {
 		return err
 	}

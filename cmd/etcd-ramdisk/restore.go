@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
@@ -32,14 +32,14 @@ func runRestore(c *cli.Context) (err error) {
 		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
 	}
 	start := time.Now()
-	var res *backup.RestoreResult
+	var res *jobs.RestoreResult
 	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()
 	j, ctx, err := openJob(c)
 	if err != nil {
 		return err
 	}
 	defer j.rt.Close()
-	res, err = backup.Restore(ctx, j.rt, j.st, j.m, backup.RestoreOptions{
+	res, err = jobs.Restore(ctx, j.rt, j.st, j.m, jobs.RestoreOptions{
 		DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
 		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
 		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),

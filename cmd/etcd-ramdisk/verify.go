@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -45,7 +45,7 @@ func runVerify(c *cli.Context) error {
 	var failed []error
 	for i := range snaps {
 		s := &snaps[i]
-		if err := backup.Verify(ctx, rt, st, s, os.TempDir(), log); err != nil {
+		if err := jobs.Verify(ctx, rt, st, s, os.TempDir(), log); err != nil {
 			fmt.Fprintf(c.App.Writer, "FAIL %s: %v\n", s.Meta.ID, err)
 			failed = append(failed, err)
 			continue

@@ -1,4 +1,4 @@
-package backup
+package jobs
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package backup
+package jobs
 
 import (
 	"encoding/json"
@@ -45,10 +45,10 @@ func defragArgs(tools images.Tools, tls tlsArgs) []string {
 // statusArgs reads a snapshot file with etcdutl, or with etcdctl in images that
 // have no etcdutl (etcdctl's own command was removed in 3.6, which always ships etcdutl).
 func statusArgs(tools images.Tools, file string) []string {
-	return []string{statusTool(tools), "snapshot", "status", "-w", "json", file}
+	return []string{snapshotTool(tools), "snapshot", "status", "-w", "json", file}
 }
 
-func statusTool(tools images.Tools) string {
+func snapshotTool(tools images.Tools) string {
 	if tools.Etcdutl != "" {
 		return tools.Etcdutl
 	}

@@ -1,4 +1,4 @@
-package backup
+package jobs
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func factsTools(f *store.ImageFacts) images.Tools {
 
 // restoreHelpArgs asks the restore tool for its flags.
 func restoreHelpArgs(tools images.Tools) []string {
-	return []string{statusTool(tools), "snapshot", "restore", "--help"}
+	return []string{snapshotTool(tools), "snapshot", "restore", "--help"}
 }
 
 func helpHasBump(stdout, stderr []byte) bool {

@@ -1,4 +1,4 @@
-package backup
+package jobs
 
 import (
 	"context"
@@ -194,7 +194,7 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 			return err
 		}
 		if !bump {
-			log.Warn("this image's tool cannot bump the revision; restoring without it", "tool", statusTool(w.tools), "image", img.Reference)
+			log.Warn("this image's tool cannot bump the revision; restoring without it", "tool", snapshotTool(w.tools), "image", img.Reference)
 		}
 	}
 	status, restore, err := prepareWhileDecompressing(ctx, st, snap, w, m, bump, log)

@@ -1,4 +1,4 @@
-package backup
+package jobs
 
 import (
 	"context"
@@ -105,7 +105,7 @@ func matchStatus(got store.EtcdStatus, snap *store.Snapshot) error {
 // restoreArgs runs `snapshot restore` into the work dir's out/ with the
 // manifest's member settings.
 func (w *workspace) restoreArgs(m *manifest.Etcd, snap *store.Snapshot, bump bool) []string {
-	args := []string{statusTool(w.tools), "snapshot", "restore", ctSnapshot,
+	args := []string{snapshotTool(w.tools), "snapshot", "restore", ctSnapshot,
 		"--data-dir", ctWork + "/out/data",
 		"--name", m.Member.Name,
 		"--initial-cluster", m.Member.InitialCluster,
@@ -147,7 +147,7 @@ func (w *workspace) bumpSupported(ctx context.Context, st *store.Store, f *store
 	}
 	res, err := w.run(ctx, "help", restoreHelpArgs(w.tools), false)
 	if err != nil {
-		return false, fmt.Errorf("read %s help: %w", statusTool(w.tools), err)
+		return false, fmt.Errorf("read %s help: %w", snapshotTool(w.tools), err)
 	}
 	ok := helpHasBump(res.Stdout, res.Stderr)
 	f.BumpRevision = &ok
