@@ -22,6 +22,9 @@ type WriteOptions struct {
 	TempPrefix string
 	// Failpoint, when set, is injected between the fsync and the rename.
 	Failpoint string
+	// Remote: the directory may be on a network filesystem that cannot fsync
+	// a directory (SyncDirRemote).
+	Remote bool
 }
 
 // WriteFile replaces path with what write produces: a temporary file in the
@@ -70,6 +73,9 @@ func WriteFile(path string, o WriteOptions, write func(io.Writer) error) (err er
 	if err != nil {
 		return err
 	}
+	if o.Remote {
+		return SyncDirRemote(dir)
+	}
 	return SyncDir(dir)
 }
 
@@ -107,6 +113,18 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return d.Close()
+}
+
+// SyncDirRemote is SyncDir for a directory that may be on a network
+// filesystem (an off-host NAS mount): some SMB and FUSE filesystems cannot
+// fsync a directory (EINVAL, ENOTSUP); their renames are as durable as the
+// server makes them, so that is not an error there.
+func SyncDirRemote(dir string) error {
+	err := SyncDir(dir)
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		return nil
+	}
+	return err
 }
 
 // SyncTree fsyncs every file and directory below root, so that the rename

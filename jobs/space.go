@@ -7,18 +7,18 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 const mib = 1 << 20
 
 // freeBytes is what an unprivileged writer may still put on dir's filesystem.
 func freeBytes(dir string) (int64, error) {
-	var s unix.Statfs_t
-	if err := unix.Statfs(dir, &s); err != nil {
+	s, err := hostfs.Statfs(dir)
+	if err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", dir, err)
 	}
-	return int64(s.Bavail) * int64(s.Bsize), nil
+	return int64(s.Free), nil
 }
 
 // memAvailable is the kernel's estimate of memory available without swapping;

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 // MarkerName is the file that marks a directory as an off-host target. A
@@ -57,7 +59,7 @@ func initDir(root string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return syncDir(root)
+	return hostfs.SyncDirRemote(root)
 }
 
 func (d *dirTarget) String() string { return d.root }
@@ -78,33 +80,22 @@ func (d *dirTarget) Put(ctx context.Context, name string, r io.Reader, size int6
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return dirErr("put "+name, err)
 	}
-	f, err := os.CreateTemp(dir, dirTempPrefix+filepath.Base(p)+".")
-	if err != nil {
-		return dirErr("put "+name, err)
-	}
-	defer func() {
+	var short error
+	err = hostfs.WriteFile(p, hostfs.WriteOptions{Mode: 0o600, TempPrefix: dirTempPrefix + filepath.Base(p) + ".", Remote: true}, func(w io.Writer) error {
+		n, err := io.Copy(w, ctxReader{ctx, r})
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			return err
 		}
-	}()
-	n, err := io.Copy(f, ctxReader{ctx, r})
-	if err != nil {
-		return dirErr("put "+name, err)
+		if size >= 0 && n != size {
+			short = fmt.Errorf("put %s: wrote %d bytes, want %d", name, n, size)
+			return short
+		}
+		return nil
+	})
+	if err != nil && err == short {
+		return err
 	}
-	if size >= 0 && n != size {
-		return fmt.Errorf("put %s: wrote %d bytes, want %d", name, n, size)
-	}
-	if err := f.Sync(); err != nil {
-		return dirErr("put "+name, err)
-	}
-	if err := f.Close(); err != nil {
-		return dirErr("put "+name, err)
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return dirErr("put "+name, err)
-	}
-	return dirErr("put "+name, syncDir(dir))
+	return dirErr("put "+name, err)
 }
 
 func (d *dirTarget) Get(_ context.Context, name string) (io.ReadCloser, error) {
@@ -169,7 +160,7 @@ func (d *dirTarget) Delete(_ context.Context, name string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return dirErr("delete "+name, err)
 	}
-	return dirErr("delete "+name, syncDir(filepath.Dir(p)))
+	return dirErr("delete "+name, hostfs.SyncDirRemote(filepath.Dir(p)))
 }
 
 // Clean removes the temporary files of interrupted Puts. Only one copy runs
@@ -209,20 +200,6 @@ func dirErr(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, ErrDenied, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		// Some SMB and FUSE filesystems cannot fsync a directory (EINVAL);
-		// their renames are as durable as the server makes them.
-		return err
-	}
-	return nil
 }
 
 // ctxReader stops a copy when ctx ends: the bound on a copy's time.

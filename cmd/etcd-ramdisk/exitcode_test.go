@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/install"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -28,6 +29,9 @@ func TestExitCode(t *testing.T) {
 	cancel()
 	_, lockErr := st.Lock(ctx, time.Minute, "waiter")
 	unlock()
+	// install with a manifest that does not exist (install's own config error).
+	_, installErr := install.Install(context.Background(), install.Deps{Geteuid: func() int { return 0 }},
+		install.Options{Root: dir, Manifest: "/etc/kubernetes/manifests/etcd.yaml", DryRun: true})
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -38,6 +42,7 @@ func TestExitCode(t *testing.T) {
 		{"--timeout", fmt.Errorf("etcdctl: %w", context.DeadlineExceeded), exitInterrupted},
 		{"etcd stopped during the backup", fmt.Errorf("%w: container stopped", erdrt.ErrEtcdNotRunning), exitEtcdDown},
 		{"data dir in use", fmt.Errorf("cold snapshot: %w", jobs.ErrDataDirInUse), exitInUse},
+		{"install: manifest missing", installErr, exitConfig},
 		{"no usable snapshot", fmt.Errorf("restore: %w usable: all 2 snapshots failed verification", store.ErrNoSnapshot), exitNoSnapshot},
 	} {
 		if tc.err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/install"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
@@ -68,7 +69,9 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-// configError marks a problem with the manifest or the backup dir.
+// configError marks a problem with the manifest or the backup dir found by
+// the command line; install's planning reports its own as *install.ConfigError,
+// and exitCode maps both to exitConfig.
 type configError struct{ error }
 
 func (e configError) Unwrap() error { return e.error }
@@ -76,6 +79,7 @@ func (e configError) Unwrap() error { return e.error }
 func exitCode(err error) int {
 	var ue usageError
 	var ce configError
+	var ice *install.ConfigError
 	switch {
 	case err == nil:
 		return exitOK
@@ -105,7 +109,7 @@ func exitCode(err error) int {
 		return exitSuspect
 	case errors.Is(err, jobs.ErrVerify):
 		return exitVerify
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &ice):
 		return exitConfig
 	case errors.Is(err, errNeedsAction):
 		return exitNeedsAction

@@ -65,10 +65,6 @@ func runInstall(c *cli.Context, do func(context.Context, install.Deps, install.O
 	if res != nil {
 		res.Report(c.App.Writer)
 	}
-	var ce *install.ConfigError
-	if errors.As(err, &ce) {
-		return configError{err}
-	}
 	return err
 }
 
