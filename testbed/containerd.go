@@ -105,12 +105,9 @@ func (c *Containerd) pidPath() string    { return filepath.Join(c.Dir, "containe
 // LogPath is containerd's own log, kept for diagnosing a failed test run.
 func (c *Containerd) LogPath() string { return filepath.Join(c.Dir, "containerd.log") }
 
-// containerdConfig is the configuration (version 2) of containerd 1.x.
-const containerdConfig = `version = 2
-root = "{{dir}}/root"
-state = "{{dir}}/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-
+// configPaths puts containerd's sockets and its opt dir under the bed: the same
+// in both configuration versions.
+const configPaths = `
 [grpc]
   address = "{{dir}}/containerd.sock"
 
@@ -119,7 +116,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "{{dir}}/opt"
+`
 
+// containerdConfig is the configuration (version 2) of containerd 1.x.
+const containerdConfig = `version = 2
+root = "{{dir}}/root"
+state = "{{dir}}/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+` + configPaths + `
 [plugins."io.containerd.grpc.v1.cri"]
   # These machines withhold CAP_SYS_RESOURCE: without this runc cannot lower
   # oom_score_adj and every pod sandbox fails to start.
@@ -138,16 +142,7 @@ const containerd2Config = `version = 3
 root = "{{dir}}/root"
 state = "{{dir}}/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-
-[grpc]
-  address = "{{dir}}/containerd.sock"
-
-[ttrpc]
-  address = "{{dir}}/containerd.sock.ttrpc"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{{dir}}/opt"
-
+` + configPaths + `
 [plugins."io.containerd.cri.v1.runtime"]
   # These machines withhold CAP_SYS_RESOURCE: without this runc cannot lower
   # oom_score_adj and every pod sandbox fails to start.
