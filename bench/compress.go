@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -27,12 +28,12 @@ type codec struct {
 	dec  func(r io.Reader) (io.Reader, func(), error)
 }
 
-// codecs: zstd exactly as the store writes and reads it, zstd's fastest level
-// (the candidate when compression, not the save, sets a backup's pace), and
-// gzip's default level.
+// codecs: zstd exactly as the store writes and reads it (its fastest level),
+// zstd's default level (what the store wrote before 2026-12-04), and gzip's
+// default level.
 var codecs = []codec{
-	{"zstd SpeedDefault (store)", func(w io.Writer) (io.WriteCloser, error) {
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(2))
+	{"zstd SpeedFastest, 2 encoders (store)", func(w io.Writer) (io.WriteCloser, error) {
+		return store.NewEncoder(w)
 	}, func(r io.Reader) (io.Reader, func(), error) {
 		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
 		if err != nil {
@@ -40,8 +41,8 @@ var codecs = []codec{
 		}
 		return d, d.Close, nil
 	}},
-	{"zstd SpeedFastest, 2 encoders", func(w io.Writer) (io.WriteCloser, error) {
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
+	{"zstd SpeedDefault, 2 encoders", func(w io.Writer) (io.WriteCloser, error) {
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(2))
 	}, func(r io.Reader) (io.Reader, func(), error) {
 		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
 		if err != nil {

@@ -197,15 +197,17 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 			log.Warn("this image's tool cannot bump the revision; restoring without it", "tool", snapshotTool(w.tools), "image", img.Reference)
 		}
 	}
-	status, restore, err := prepareWhileDecompressing(ctx, st, snap, w, m, bump, log)
+	restore, err := prepareWhileDecompressing(ctx, st, snap, w, m, bump, log)
 	if err != nil {
 		return err
 	}
-	defer status.Close()
 	defer restore.Close()
 	failpoint.Inject("restore-after-decompress")
 	warnMemberDrift(m, snap, log)
-	if err := runStatusAndRestore(ctx, w, snap, status, restore, log); err != nil {
+	doneRestore := timeStep(log, "restore", "etcdutl snapshot restore")
+	err = w.restoreResult(restore.Run(ctx))
+	doneRestore()
+	if err != nil {
 		return err
 	}
 	failpoint.Inject("restore-before-commit")
@@ -213,64 +215,41 @@ func restoreOne(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *mani
 	return commitMember(work, dataDir)
 }
 
-// prepareWhileDecompressing creates the status and restore sidecars while the
-// snapshot is decompressed (and its sha256 checked) into the work dir: the
-// containers' cost overlaps the decompression instead of following it.
-func prepareWhileDecompressing(ctx context.Context, st *store.Store, snap *store.Snapshot, w *workspace, m *manifest.Etcd, bump bool, log *slog.Logger) (status, restore *erdrt.PreparedSidecar, err error) {
+// prepareWhileDecompressing creates the restore sidecar while the snapshot
+// is decompressed into the work dir, its sha256 and etcd's trailer checked in
+// the same pass: the container's cost overlaps the decompression instead of
+// following it.
+//
+// No second check of the decompressed file runs: it is byte for byte the
+// file etcd's own `snapshot status` read completely and matched before the
+// snapshot was stored (the stored sha256 proves it), and `snapshot restore`
+// reads all of it again.
+func prepareWhileDecompressing(ctx context.Context, st *store.Store, snap *store.Snapshot, w *workspace, m *manifest.Etcd, bump bool, log *slog.Logger) (*erdrt.PreparedSidecar, error) {
 	type prepared struct {
-		status, restore *erdrt.PreparedSidecar
-		err             error
+		restore *erdrt.PreparedSidecar
+		err     error
 	}
-	// One after the other, status first: a run killed while creating them
-	// leaves one known sidecar at a time.
 	ready := make(chan prepared, 1)
 	go func() {
-		defer timeStep(log, "restore", "create status+restore sidecars")()
+		defer timeStep(log, "restore", "create the restore sidecar")()
 		var p prepared
-		p.status, p.err = w.prepare(ctx, "verify", statusArgs(w.tools, ctSnapshot), false)
-		if p.err == nil {
-			p.restore, p.err = w.prepare(ctx, "restore", w.restoreArgs(m, snap, bump), true)
-		}
+		p.restore, p.err = w.prepare(ctx, "restore", w.restoreArgs(m, snap, bump), true)
 		ready <- p
 	}()
-	doneDecompress := timeStep(log, "restore", "decompress+sha256+fsync")
+	doneDecompress := timeStep(log, "restore", "decompress+sha256+trailer")
 	derr := decompress(st, snap, w.snapshotFile())
 	doneDecompress()
 	p := <-ready
 	if err := errors.Join(derr, p.err); err != nil {
-		for _, c := range []*erdrt.PreparedSidecar{p.status, p.restore} {
-			if c != nil {
-				c.Close()
-			}
+		if p.restore != nil {
+			p.restore.Close()
 		}
 		if derr != nil {
-			return nil, nil, derr // its kind (bad snapshot, no room) decides what comes next
+			return nil, derr // its kind (bad snapshot, no room) decides what comes next
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	return p.status, p.restore, nil
-}
-
-// runStatusAndRestore runs etcd's status check and its restore of the same
-// staged file at once; the restored member counts only when both succeeded
-// and the status matches what was recorded when the snapshot was taken.
-func runStatusAndRestore(ctx context.Context, w *workspace, snap *store.Snapshot, status, restore *erdrt.PreparedSidecar, log *slog.Logger) error {
-	verr := make(chan error, 1)
-	go func() {
-		defer timeStep(log, "restore", "snapshot status (etcd's check)")()
-		got, err := w.statusResult(status.Run(ctx))
-		if err == nil {
-			err = matchStatus(got, snap)
-		}
-		verr <- err
-	}()
-	doneRestore := timeStep(log, "restore", "etcdutl snapshot restore")
-	rerr := w.restoreResult(restore.Run(ctx))
-	doneRestore()
-	if err := <-verr; err != nil {
-		return err // a bad snapshot is reported as such, whatever the restore did
-	}
-	return rerr
+	return p.restore, nil
 }
 
 // checkRoom refuses before writing anything when the tmpfs cannot hold the
@@ -290,6 +269,12 @@ func checkRoom(dataDir string, raw int64) error {
 	return nil
 }
 
+// decompress writes the raw snapshot to dst in one pass that checks the
+// stored sha256 (OpenRaw) and, for a snapshot from `etcdctl snapshot save`,
+// etcd's own sha256 trailer: the decoder and the writes run here, the
+// trailer's hash in a goroutine of its own, so the pass takes about as long as
+// the slower of the two. The file is complete and checked only when it
+// returns nil.
 func decompress(st *store.Store, snap *store.Snapshot, dst string) error {
 	r, err := st.OpenRaw(snap)
 	if err != nil {
@@ -301,13 +286,59 @@ func decompress(st *store.Store, snap *store.Snapshot, dst string) error {
 		return err
 	}
 	defer f.Close()
-	if _, err := io.Copy(f, r); err != nil {
-		if errors.Is(err, errNoSpace) {
-			return fmt.Errorf("%w: no room to stage the snapshot in %s: %w", ErrNoRoom, filepath.Dir(dst), err)
+	const bufs, bufSize = 4, 1 << 20
+	free, filled := make(chan []byte, bufs), make(chan []byte, bufs)
+	for range bufs {
+		free <- make([]byte, bufSize)
+	}
+	tc := newTrailerCheck()
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for b := range filled {
+			tc.Write(b)
+			free <- b[:cap(b)]
 		}
+	}()
+	err = copyAndHash(f, r, free, filled)
+	close(filled)
+	<-hashed
+	switch {
+	case errors.Is(err, errNoSpace):
+		return fmt.Errorf("%w: no room to stage the snapshot in %s: %w", ErrNoRoom, filepath.Dir(dst), err)
+	case errors.Is(err, errStageWrite):
+		return err
+	case err != nil:
 		return fmt.Errorf("%w: decompress %s: %w", errBadSnapshot, snap.Meta.ID, err)
 	}
+	if _, err := tc.Result(); err != nil {
+		return fmt.Errorf("%w: %s: %w", errBadSnapshot, snap.Meta.ID, err)
+	}
 	return f.Sync()
+}
+
+var errStageWrite = errors.New("write the staged snapshot")
+
+// copyAndHash reads r into the free buffers, writes each to f and hands it on
+// to be hashed; read errors are returned as they are, write errors wrap
+// errStageWrite.
+func copyAndHash(f *os.File, r io.Reader, free <-chan []byte, filled chan<- []byte) error {
+	for {
+		buf := <-free
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
+				return fmt.Errorf("%w %s: %w", errStageWrite, f.Name(), err)
+			}
+			filled <- buf[:n]
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return nil
+		case rerr != nil:
+			return rerr
+		}
+	}
 }
 
 func warnMemberDrift(m *manifest.Etcd, snap *store.Snapshot, log *slog.Logger) {

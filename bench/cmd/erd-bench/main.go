@@ -48,7 +48,7 @@ func parse() (*flags, error) {
 	fs.Float64Var(&f.rate, "rate", 10, "disk silence: writes per second")
 	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
 	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 3× longer)")
-	fs.StringVar(&f.sizes, "sizes", "10MiB,200MiB,1GiB", "overhead: database sizes")
+	fs.StringVar(&f.sizes, "sizes", "10MiB,100MiB,1GiB", "overhead: database sizes (etcdkv fill bytes; these three are the sizes the targets name)")
 	fs.BoolVar(&f.keep, "keep-traces", false, "keep the strace outputs in /dev/shm/erd-bench-<pid>")
 	fs.IntVar(&f.runs, "runs", 5, "overhead: runs per operation and size")
 	if err := fs.Parse(os.Args[1:]); err != nil {
