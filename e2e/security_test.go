@@ -71,7 +71,8 @@ func TestSidecarsAreLockedDown(t *testing.T) {
 	if !hasNamespace(s, specs.NetworkNamespace) {
 		t.Error("restore sidecar: want a network namespace of its own (no network)")
 	}
-	want = map[string]bool{"/var/lib/etcd-ramdisk-restore/in": true}
+	// The snapshot read-only; only the work dir it restores into is writable.
+	want = map[string]bool{"/var/lib/etcd-ramdisk-restore/in": true, "/var/lib/etcd-ramdisk-restore/out": false}
 	if got := bindMountsOf(s); !mapsEqual(got, want) {
 		t.Errorf("restore sidecar bind mounts (dest→read-only) = %v, want %v", got, want)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/hashpipe"
 	"io"
 	"log/slog"
 	"os"
@@ -286,23 +287,10 @@ func decompress(st *store.Store, snap *store.Snapshot, dst string) error {
 		return err
 	}
 	defer f.Close()
-	const bufs, bufSize = 4, 1 << 20
-	free, filled := make(chan []byte, bufs), make(chan []byte, bufs)
-	for range bufs {
-		free <- make([]byte, bufSize)
-	}
 	tc := newTrailerCheck()
-	hashed := make(chan struct{})
-	go func() {
-		defer close(hashed)
-		for b := range filled {
-			tc.Write(b)
-			free <- b[:cap(b)]
-		}
-	}()
-	err = copyAndHash(f, r, free, filled)
-	close(filled)
-	<-hashed
+	pipe := hashpipe.New(tc, 4, 1<<20)
+	err = copyAndHash(f, r, pipe)
+	pipe.Close()
 	switch {
 	case errors.Is(err, errNoSpace):
 		return fmt.Errorf("%w: no room to stage the snapshot in %s: %w", ErrNoRoom, filepath.Dir(dst), err)
@@ -319,19 +307,19 @@ func decompress(st *store.Store, snap *store.Snapshot, dst string) error {
 
 var errStageWrite = errors.New("write the staged snapshot")
 
-// copyAndHash reads r into the free buffers, writes each to f and hands it on
-// to be hashed; read errors are returned as they are, write errors wrap
+// copyAndHash reads r into the pipe's chunks, writes each to f and hands it
+// on to be hashed; read errors are returned as they are, write errors wrap
 // errStageWrite.
-func copyAndHash(f *os.File, r io.Reader, free <-chan []byte, filled chan<- []byte) error {
+func copyAndHash(f *os.File, r io.Reader, pipe *hashpipe.Pipe) error {
 	for {
-		buf := <-free
+		buf := pipe.Get()
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
 			if _, err := f.Write(buf[:n]); err != nil {
 				return fmt.Errorf("%w %s: %w", errStageWrite, f.Name(), err)
 			}
-			filled <- buf[:n]
 		}
+		pipe.Hash(buf[:n])
 		switch {
 		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
 			return nil

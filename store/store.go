@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/hashpipe"
 	"hash"
 	"io"
 	"io/fs"
@@ -573,7 +574,10 @@ func (s *Store) OpenRaw(snap *Snapshot) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open snapshot %q: %w", snap.Meta.ID, err)
 	}
 	r := &rawReader{f: f, meta: snap.Meta, h: sha256.New()}
-	r.stored = &countingReader{r: io.TeeReader(f, r.h)}
+	// The stored bytes are hashed on a goroutine of their own while the
+	// decoder works on the next chunk.
+	r.hashed = hashpipe.NewReader(f, r.h)
+	r.stored = &countingReader{r: r.hashed}
 	// Concurrency 1 decodes synchronously, so memory stays one window.
 	r.dec, err = zstd.NewReader(r.stored,
 		zstd.WithDecoderConcurrency(1),
@@ -589,6 +593,7 @@ type rawReader struct {
 	f      *os.File
 	dec    *zstd.Decoder
 	stored *countingReader
+	hashed *hashpipe.Reader
 	h      hash.Hash
 	meta   Metadata
 	rawN   int64
@@ -620,6 +625,7 @@ func (r *rawReader) finish() error {
 	if _, err := io.Copy(io.Discard, r.stored); err != nil {
 		return fmt.Errorf("read snapshot %q: %w", r.meta.ID, err)
 	}
+	r.hashed.Close()
 	if err := checkStored(&r.meta, r.stored.n, r.h); err != nil {
 		return fmt.Errorf("read snapshot %q: %w", r.meta.ID, err)
 	}
@@ -631,6 +637,7 @@ func (r *rawReader) finish() error {
 
 func (r *rawReader) Close() error {
 	r.dec.Close()
+	r.hashed.Close()
 	return r.f.Close()
 }
 
