@@ -292,31 +292,28 @@ func verifyStaged(ctx context.Context, tgt *target, name string, minRev int64) (
 	return status, nil
 }
 
-// saveVerifyAndStage runs etcdctl's save and, alongside it, one pass that
-// compresses and hashes the file as it is written into a staged file in the
-// store; once the save has ended, etcd's own status check reads the whole
-// file while that pass finishes. Nothing counts until all three have
-// succeeded: the caller commits the staged file only then, and on error it
-// is already gone.
+// saveVerifyAndStage runs etcdctl's save, then at once etcd's own status
+// check of the saved file and one pass that compresses and hashes it into a
+// staged file in the store. Nothing counts until both have succeeded: the
+// caller commits the staged file only then, and on error it is already gone.
+//
+// The compression waits for the save: etcd sending the snapshot and etcdctl
+// receiving it keep two cores busy, and any work beside them slows the stream
+// more than it saves (docs/bench/2026-12-04-results.md), while the status
+// check after it leaves a core free for the compression.
 func saveVerifyAndStage(ctx context.Context, st *store.Store, tgt *target, name string, minRev int64, log *slog.Logger) (store.EtcdStatus, *store.Staged, error) {
+	doneSave := timeStep(log, "backup", "etcdctl snapshot save")
+	_, err := tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name)))
+	doneSave()
+	if err != nil {
+		return store.EtcdStatus{}, nil, err
+	}
+	failpoint.Inject("backup-after-save")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	saved := make(chan struct{})
-	var saveErr error
-	go func() {
-		defer close(saved)
-		defer timeStep(log, "backup", "etcdctl snapshot save")()
-		_, saveErr = tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name)))
-	}()
 	var status store.EtcdStatus
 	verr := make(chan error, 1)
 	go func() {
-		<-saved
-		if saveErr != nil {
-			verr <- saveErr
-			return
-		}
-		failpoint.Inject("backup-after-save")
 		defer timeStep(log, "backup", "snapshot status (etcd's check)")()
 		var err error
 		status, err = verifyStaged(ctx, tgt, name, minRev)
@@ -325,13 +322,11 @@ func saveVerifyAndStage(ctx context.Context, st *store.Store, tgt *target, name 
 		}
 		verr <- err
 	}()
-	doneStage := timeStep(log, "backup", "compress+sha256+fsync (from the start of the save)")
-	in := &growingFile{ctx: ctx, part: tgt.hostFile(name + ".part"), final: tgt.hostFile(name), saved: saved, saveErr: func() error { return saveErr }}
-	sg, serr := st.Stage(ctx, in)
-	in.Close()
+	doneStage := timeStep(log, "backup", "compress+sha256+fsync (beside etcd's check)")
+	sg, serr := stage(ctx, st, tgt.hostFile(name))
 	doneStage()
-	if serr != nil && !errors.Is(serr, errSaveFailed) && ctx.Err() == nil {
-		cancel() // the store failed: stop the save, and report the store's error
+	if serr != nil && ctx.Err() == nil {
+		cancel() // the store failed: stop the check, and report the store's error
 		<-verr
 		return store.EtcdStatus{}, nil, serr
 	}
@@ -343,6 +338,16 @@ func saveVerifyAndStage(ctx context.Context, st *store.Store, tgt *target, name 
 		return store.EtcdStatus{}, nil, serr
 	}
 	return status, sg, nil
+}
+
+// stage compresses the saved file into a staged file in the store.
+func stage(ctx context.Context, st *store.Store, file string) (*store.Staged, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("open the saved snapshot: %w", err)
+	}
+	defer f.Close()
+	return st.Stage(ctx, f)
 }
 
 func storeStaged(ctx context.Context, st *store.Store, file string, meta *store.Metadata, kind store.Kind) (*store.Snapshot, error) {
