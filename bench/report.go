@@ -93,8 +93,8 @@ func (r *Results) writeSilence(w io.Writer) {
 
 func (r *Results) writeOverhead(w io.Writer) {
 	fmt.Fprintf(w, "## 2. Overhead: etcd-ramdisk against etcd's bare tools\n\n")
-	fmt.Fprintf(w, "Medians of %d runs. Backup: `etcd-ramdisk backup` (exec in the etcd container, verify, zstd, durable store) against host `etcdctl snapshot save` with TLS into a file on the persistent disk. "+
-		"Restore: `etcd-ramdisk restore --data-dir` (verify, decompress, restore in a sidecar, fsync, rename) against host `etcdutl snapshot restore` of the raw snapshot, each into a fresh tmpfs dir.\n\n", r.Overhead.Runs)
+	fmt.Fprintf(w, "Medians of %d runs. Backup: `etcd-ramdisk backup` (exec in the etcd container, then etcd's status check beside zstd and sha256, durable store) against host `etcdctl snapshot save` with TLS into a file on the persistent disk. "+
+		"Restore: `etcd-ramdisk restore --data-dir` (decompress checking the stored sha256 and etcd's trailer, restore in a sidecar, fsync, rename) against host `etcdutl snapshot restore` of the raw snapshot, each into a fresh tmpfs dir.\n\n", r.Overhead.Runs)
 	fmt.Fprintln(w, "| DB (fill / etcd dbSize) | raw snapshot | stored .zst | backup | etcdctl snapshot save | ratio | restore | etcdutl snapshot restore | ratio |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range r.Sizes {
