@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -245,7 +245,7 @@ func warmBytes(db int64) int64 { return max(3*db, 256<<20) }
 // 1.90-1.97 s after this. It costs the same for both sides, and is skipped
 // when memory is short.
 func (e *Env) warmMemory(n int64) {
-	if avail, err := memAvailable(); err != nil || n > avail/2 {
+	if avail, err := hostfs.MemAvailable(); err != nil || n > avail/2 {
 		return
 	}
 	f, err := os.CreateTemp(e.ShmDir, "warm-")
@@ -263,19 +263,4 @@ func (e *Env) warmMemory(n int64) {
 			return
 		}
 	}
-}
-
-// memAvailable is MemAvailable from /proc/meminfo, in bytes.
-func memAvailable() (int64, error) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
 }

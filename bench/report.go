@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 )
@@ -177,11 +176,7 @@ func pairRatio(ours, bare Timing) float64 {
 	if len(rs) == 0 {
 		return 0
 	}
-	slices.Sort(rs)
-	if len(rs)%2 == 1 {
-		return rs[len(rs)/2]
-	}
-	return (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+	return median(rs)
 }
 
 func count(v float64) string {

@@ -264,7 +264,7 @@ func checkRoom(dataDir string, raw int64) error {
 	if free < need {
 		return fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", ErrNoRoom, humanMiB(need), dataDir, humanMiB(free), humanMiB(need+raw))
 	}
-	if mem, err := memAvailable(); err == nil && mem < need {
+	if mem, err := hostfs.MemAvailable(); err == nil && mem < need {
 		return fmt.Errorf("%w: restoring into tmpfs needs %s of memory but only %s is available", ErrNoRoom, humanMiB(need), humanMiB(mem))
 	}
 	return nil

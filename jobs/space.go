@@ -1,11 +1,8 @@
 package jobs
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
@@ -19,24 +16,6 @@ func freeBytes(dir string) (int64, error) {
 		return 0, fmt.Errorf("statfs %s: %w", dir, err)
 	}
 	return int64(s.Free), nil
-}
-
-// memAvailable is the kernel's estimate of memory available without swapping;
-// a tmpfs write competes for it.
-func memAvailable() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "MemAvailable:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
 }
 
 // dbSize is the size of etcd's bbolt file, what a snapshot will roughly weigh.

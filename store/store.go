@@ -314,8 +314,6 @@ func compressInto(ctx context.Context, w io.Writer, raw io.Reader, m *Metadata) 
 	return m.Validate()
 }
 
-// compressStream streams raw through zstd into w in one pass that also
-// counts and hashes the stored bytes.
 // NewEncoder is the zstd encoder the store writes data files with: the
 // fastest level, two encoder goroutines. On etcd's snapshots it compresses
 // about as well as the default level (docs/bench) at three to five times the
@@ -327,6 +325,8 @@ func NewEncoder(w io.Writer) (*zstd.Encoder, error) {
 		zstd.WithEncoderConcurrency(encoderConcurrency))
 }
 
+// compressStream streams raw through zstd into w in one pass that also
+// counts and hashes the stored bytes.
 func compressStream(ctx context.Context, w io.Writer, raw io.Reader) (rawN, storedN int64, sum string, err error) {
 	h := sha256.New()
 	stored := &countingWriter{w: io.MultiWriter(w, h)}

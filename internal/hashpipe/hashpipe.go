@@ -69,18 +69,13 @@ func (h *Reader) Read(dst []byte) (int, error) {
 		}
 		buf := h.p.Get()
 		n, err := io.ReadFull(h.r, buf)
-		if n > 0 {
-			h.buf, h.cur = buf[:n], buf[:n]
-		} else {
-			h.p.free <- buf
-		}
-		if err == io.ErrUnexpectedEOF {
-			err = nil // the rest is served first; the next fill sees io.EOF
-		}
 		if n == 0 {
-			return 0, err
+			h.p.free <- buf
+			return 0, err // io.EOF, or a read error
 		}
-		if err != nil && err != io.EOF {
+		h.buf, h.cur = buf[:n], buf[:n]
+		// io.ErrUnexpectedEOF: the rest is served first; the next fill sees io.EOF.
+		if err != nil && err != io.ErrUnexpectedEOF {
 			return 0, err
 		}
 	}
