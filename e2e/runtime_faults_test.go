@@ -89,6 +89,40 @@ func TestFaultRuntime(t *testing.T) {
 			t.Errorf("backup after the restart exited %d", r.code)
 		}
 	})
+	t.Run("a killed run left etcd's shim waiting on its FIFO", func(t *testing.T) {
+		// kill -9 while containerd starts an exec leaves the shim in open(2)
+		// on the FIFO the dead run made: until someone opens its other end the
+		// shim answers nothing, not the state of etcd's container either.
+		n.privateTmp()
+		n.kv("put", "/registry/w", "1")
+		started, cleanup := n.strandEtcdShim()
+		defer cleanup()
+		if err := n.etcdAnswers(3 * time.Second); err != nil {
+			t.Logf("as expected, the stranded shim does not answer: %v", err)
+		} else {
+			t.Logf("this containerd's shim still answers while one of its execs waits on a FIFO")
+		}
+		r := n.tool("backup")
+		if r.code != 0 {
+			t.Fatalf("backup beside a stranded shim exited %d: %s", r.code, tail(r.stderr, 600))
+		}
+		if !strings.Contains(r.stderr, "removed FIFO directories of interrupted runs") {
+			t.Errorf("the backup did not sweep the dead run's FIFO directory: %s", tail(r.stderr, 600))
+		}
+		select {
+		case err := <-started:
+			t.Logf("the stranded exec's start returned: %v", err)
+		case <-time.After(time.Minute):
+			t.Fatal("the shim still waits on the dead run's FIFO after the backup")
+		}
+		if shimWaitsForFIFO() {
+			t.Error("a shim thread still waits in a FIFO's open(2)")
+		}
+		if err := n.etcdAnswers(10 * time.Second); err != nil {
+			t.Errorf("etcd's shim does not answer after the backup: %v", err)
+		}
+		n.noIOLeftovers("the backup beside a stranded shim")
+	})
 	t.Run("recorded image deleted", func(t *testing.T) {
 		n.kv("put", "/registry/z", "1")
 		if err := n.RemoveImage(n.ctx, n.Options.Image); err != nil {
@@ -110,5 +144,5 @@ func TestFaultRuntime(t *testing.T) {
 			t.Errorf("snapshot %s deleted by a runtime fault", id)
 		}
 	}
-	recordFault("runtime faults", 4, 4, 0, 0, 0)
+	recordFault("runtime faults", 5, 5, 0, 0, 0)
 }

@@ -450,18 +450,19 @@ func cleanLeftovers(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *
 	} else if len(removed) > 0 {
 		log.Info("removed leftovers of an interrupted run", "files", removed)
 	}
+	removeLeftoverIO(rt, log) // first: a shim it releases answers the next calls
 	if n, err := rt.RemoveLeftoverSidecars(ctx); err == nil && n > 0 {
 		log.Info("removed leftover sidecar containers", "count", n)
 	}
-	removeLeftoverIO(log)
 	os.RemoveAll(filepath.Join(m.Member.HostDataDir, stagingName))
 	os.RemoveAll(st.StagingDir())
 }
 
-// removeLeftoverIO removes the FIFO directories of runs killed before they
-// could; only those whose owner is gone. Called under the lock.
-func removeLeftoverIO(log *slog.Logger) {
-	removed, err := erdrt.RemoveLeftoverIO()
+// removeLeftoverIO releases and removes the FIFO directories of runs killed
+// before they could; only those whose owner is gone. Called under the lock,
+// before the job's first containerd call about etcd.
+func removeLeftoverIO(rt *erdrt.Runtime, log *slog.Logger) {
+	removed, err := rt.RemoveLeftoverIO()
 	if err != nil {
 		log.Warn("remove leftover FIFO directories", "err", err)
 	}

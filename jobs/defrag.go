@@ -25,7 +25,7 @@ func Defrag(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest
 		return "", err
 	}
 	defer unlock()
-	removeLeftoverIO(log)
+	removeLeftoverIO(rt, log)
 	ec, err := rt.FindEtcd(ctx, m.Namespace, "etcd", m.Image)
 	if err != nil {
 		return "", err

@@ -1,12 +1,18 @@
 package runtime
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRemoveLeftoverIO(t *testing.T) {
@@ -49,9 +55,12 @@ func TestRemoveLeftoverIO(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	removed, err := removeLeftoverIO(dir, alive, now)
+	removed, held, err := removeLeftoverIO(dir, alive, now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(held) != 0 {
+		t.Errorf("held %d files; the directories hold no FIFOs", len(held))
 	}
 	for _, tt := range tests {
 		p := filepath.Join(dir, tt.name)
@@ -78,7 +87,7 @@ func TestIODirOwner(t *testing.T) {
 	if !ok || pid != os.Getpid() || !ownerAlive(pid, start) {
 		t.Fatalf("%s: owner %d start %d ok %v; want this live process", dir, pid, start, ok)
 	}
-	if removed, err := RemoveLeftoverIO(); err != nil || len(removed) != 0 {
+	if removed, err := (&Runtime{}).RemoveLeftoverIO(); err != nil || len(removed) != 0 {
 		t.Fatalf("RemoveLeftoverIO removed %v, %v; want a live run's directory kept", removed, err)
 	}
 	cmd := exec.Command("true")
@@ -90,5 +99,84 @@ func TestIODirOwner(t *testing.T) {
 	}
 	if ownerAlive(pid, start+1) {
 		t.Errorf("another start time of this pid reads as alive")
+	}
+}
+
+// A killed run's FIFO can hold a shim in open(2), waiting for a reader that
+// will never come. Sweeping the run's directory wakes that open, and lets in
+// an open that comes after the sweep (a shim between its stdout and stderr).
+func TestRemoveLeftoverIOReleasesWaitingOpen(t *testing.T) {
+	dir := t.TempDir()
+	io := filepath.Join(dir, "etcd-ramdisk-io-999999999-1-1", "123")
+	if err := os.MkdirAll(io, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := filepath.Join(io, "x-stdout"), filepath.Join(io, "x-stderr")
+	for _, p := range []string{stdout, stderr} {
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opened := make(chan error, 1)
+	tid := make(chan int, 1)
+	go func() {
+		runtime.LockOSThread() // the thread stays the one blocked in open(2)
+		tid <- syscall.Gettid()
+		fd, err := syscall.Open(stdout, syscall.O_WRONLY, 0) // blocks: no reader
+		if err == nil {
+			syscall.Close(fd)
+		}
+		opened <- err
+	}()
+	waitForPartner(t, <-tid)
+	// The stderr FIFO is found now, as by a shim about to open it.
+	late, err := unix.Open(stderr, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(late)
+
+	removed, held, err := removeLeftoverIO(dir, func(int, uint64) bool { return false }, time.Now())
+	if err != nil || len(removed) != 1 || len(held) != 2 {
+		t.Fatalf("removed %v, held %d, err %v; want the directory removed and both FIFOs held", removed, len(held), err)
+	}
+	defer func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}()
+	select {
+	case err := <-opened:
+		if err != nil {
+			t.Fatalf("the waiting open failed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the open waiting on the FIFO was not released")
+	}
+	// Opening the other FIFO, found before the sweep, finds a reader at once:
+	// without one, a non-blocking open for writing fails with ENXIO, and a
+	// shim's blocking one would wait for ever.
+	fd, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", late), syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatalf("a later open of the swept stderr FIFO: %v", err)
+	}
+	syscall.Close(fd)
+}
+
+// waitForPartner returns once thread tid of this process sleeps in a FIFO's
+// open(2) waiting for the other end.
+func waitForPartner(t *testing.T, tid int) {
+	t.Helper()
+	path := fmt.Sprintf("/proc/self/task/%d/wchan", tid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && strings.Contains(string(b), "wait_for_partner") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d never waited in open(2): wchan %q, %v", tid, b, err)
+		}
+		runtime.Gosched()
 	}
 }
