@@ -180,3 +180,49 @@ func TestBackupRestoreManifestVariant(t *testing.T) {
 	n.startEtcd()
 	n.kv("check-many", "/registry/v/", "40")
 }
+
+// etcd's revision is asked over its JSON gateway: an unchanged cluster's
+// backup starts no process in etcd's container, and a changed one's first
+// is the save. With the gateway turned off (kubeadm's extraArgs), etcdctl's
+// endpoint status answers instead, and the backup is the same.
+func TestBackupAsksTheRevision(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     map[string]string
+		fallback bool
+	}{
+		{"over the gateway", nil, false},
+		{"gateway off: with etcdctl", map[string]string{"enable-grpc-gateway": "false"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t, testbed.NodeOptions{EtcdExtraArgs: tc.args})
+			n.kv("put-many", "/registry/r/", "50")
+			for _, run := range []string{"changed", "unchanged"} {
+				r := n.mustTool("backup", "--debug")
+				fellBack := strings.Contains(r.stderr, "JSON gateway did not answer")
+				asked := strings.Contains(r.stderr, `step="etcdctl endpoint status"`)
+				saved := strings.Contains(r.stderr, `step="etcdctl snapshot save"`)
+				if fellBack != tc.fallback || asked != tc.fallback {
+					t.Errorf("%s: fell back to etcdctl %v, ran endpoint status %v; want %v", run, fellBack, asked, tc.fallback)
+				}
+				if saved != (run == "changed") {
+					t.Errorf("%s: snapshot save ran %v", run, saved)
+				}
+				if run == "unchanged" && !strings.Contains(r.stdout, "unchanged at revision") {
+					t.Errorf("second backup: %q, want unchanged", r.stdout)
+				}
+				if !tc.fallback && strings.Contains(r.stderr, `step="etcdctl`) && run == "unchanged" {
+					t.Errorf("an unchanged cluster's backup ran etcdctl: %s", tail(r.stderr, 600))
+				}
+			}
+			l := n.list()
+			if len(l.Snapshots) != 1 || l.Snapshots[0].Etcd.Version != "3.6.16" {
+				t.Errorf("snapshots %+v; want one, with the server's version 3.6.16", l.Snapshots)
+			}
+			n.reboot()
+			n.mustTool("restore")
+			n.startEtcd()
+			n.kv("check-many", "/registry/r/", "50")
+		})
+	}
+}

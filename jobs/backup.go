@@ -168,24 +168,62 @@ func hotBackup(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manif
 	if err != nil {
 		return nil, err
 	}
-	revision := func(t *target) (int64, error) { return endpointRevision(ctx, t, log) }
-	tgt, rev, err := openTarget(ctx, rt, ec, m, st, tools, tls, o.Method, revision, log)
-	if err != nil {
-		return nil, err
+	res, tgt, err := snapshotEtcd(ctx, rt, st, m, ec, tools, tls, o, log)
+	if tgt != nil {
+		defer tgt.cleanupTarget()
 	}
-	defer tgt.cleanupTarget()
-
-	res, err := takeSnapshot(ctx, st, m, ec, tgt, rev, o, log)
-	if err == nil {
+	if err == nil && tgt != nil {
 		learnBump(ctx, tgt, st, facts, log)
 	}
 	if err != nil && !errors.Is(err, ErrSuspect) && !rt.Running(ctx, ec) {
 		return nil, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
 	}
 	if res != nil {
-		res.Method, res.Source, res.etcd = tgt.method, store.SourceEtcd, ec
+		res.Source, res.etcd = store.SourceEtcd, ec
+		if tgt != nil {
+			res.Method = tgt.method
+		}
 	}
 	return res, err
+}
+
+// snapshotEtcd asks etcd for its revision, and unless there is nothing new
+// takes the snapshot where etcd's tools run (openTarget). Asked over etcd's
+// JSON gateway, the revision costs no process in etcd's container, and the
+// save is the first tool run; when the gateway does not answer, etcdctl's
+// `endpoint status` is, as before. tgt is nil when no tool ran.
+func snapshotEtcd(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, tools images.Tools, tls tlsArgs, o Options, log *slog.Logger) (*Result, *target, error) {
+	name := fmt.Sprintf("snapshot-%d.db", time.Now().UnixNano())
+	doneAsk := timeStep(log, "backup", "etcd status (JSON gateway)")
+	rev, version, gwErr := gatewayStatus(ctx, m, tls)
+	doneAsk()
+	var first func(*target) error
+	if gwErr == nil {
+		if res, err := nothingNew(st, rev, log); res != nil || err != nil {
+			return res, nil, err
+		}
+		first = func(t *target) error { return saveSnapshot(ctx, t, name, log) }
+	} else {
+		log.Info("etcd's JSON gateway did not answer; asking etcdctl for the revision", "err", gwErr)
+		first = func(t *target) (err error) {
+			rev, version, err = endpointRevision(ctx, t, log)
+			return err
+		}
+	}
+	tgt, err := openTarget(ctx, rt, ec, m, st, tools, tls, o.Method, first, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gwErr != nil {
+		if res, err := nothingNew(st, rev, log); res != nil || err != nil {
+			return res, tgt, err
+		}
+		if err := saveSnapshot(ctx, tgt, name, log); err != nil {
+			return nil, tgt, err
+		}
+	}
+	res, err := storeSnapshot(ctx, st, m, ec, tgt, name, rev, version, o, log)
+	return res, tgt, err
 }
 
 // logPodUpdate says how etcd was told apart from an overlapping pod, and when
@@ -228,20 +266,21 @@ func chooseTarget(rt erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd
 	return sidecarTarget(rt, ec, m, tools, tls, sidecarStaging)
 }
 
-// endpointRevision asks the running etcd for its current revision and records
-// its server version on the target (snapshot status only knows the storage version).
-func endpointRevision(ctx context.Context, tgt *target, log *slog.Logger) (int64, error) {
+// endpointRevision asks the running etcd for its current revision and server
+// version (snapshot status only knows the storage version) with etcdctl.
+func endpointRevision(ctx context.Context, tgt *target, log *slog.Logger) (int64, string, error) {
 	defer timeStep(log, "backup", "etcdctl endpoint status")()
 	out, err := tgt.runOK(ctx, "etcdctl endpoint status", endpointStatusArgs(tgt.tools, tgt.tls))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	rev, version, _, err := parseEndpointStatus(out)
-	tgt.serverVersion = version
-	return rev, err
+	return rev, version, err
 }
 
-func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, tgt *target, rev int64, o Options, log *slog.Logger) (*Result, error) {
+// nothingNew returns a skipped result when etcd at rev holds nothing to back
+// up: no write yet, or nothing since the newest snapshot. Both nil: go on.
+func nothingNew(st *store.Store, rev int64, log *slog.Logger) (*Result, error) {
 	if rev <= 1 {
 		// A cluster nobody has written to yet: its snapshot would hold nothing
 		// and etcd's own status reads it as revision 0.
@@ -251,15 +290,29 @@ func takeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *er
 	if skip, err := unchanged(st, rev, log); skip || err != nil {
 		return &Result{Skipped: true, Revision: rev}, err
 	}
-	name := fmt.Sprintf("snapshot-%d.db", time.Now().UnixNano())
+	return nil, nil
+}
+
+// saveSnapshot runs etcdctl's save into the target's staging directory.
+func saveSnapshot(ctx context.Context, tgt *target, name string, log *slog.Logger) error {
+	defer timeStep(log, "backup", "etcdctl snapshot save")()
+	_, err := tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name)))
+	return err
+}
+
+// storeSnapshot checks and stages the saved file, then commits it, good or
+// (when its revision went backwards) suspect. rev is what etcd reported
+// before the save; version is the server's.
+func storeSnapshot(ctx context.Context, st *store.Store, m *manifest.Etcd, ec *erdrt.EtcdContainer, tgt *target, name string, rev int64, version string, o Options, log *slog.Logger) (*Result, error) {
 	defer os.Remove(tgt.hostFile(name))
-	status, sg, err := saveVerifyAndStage(ctx, st, tgt, name, rev, log)
+	failpoint.Inject("backup-after-save")
+	status, sg, err := verifyAndStage(ctx, st, tgt, name, rev, log)
 	if err != nil {
 		return nil, err
 	}
 	defer sg.Discard()
-	if tgt.serverVersion != "" {
-		status.Version = tgt.serverVersion
+	if version != "" {
+		status.Version = version
 	}
 	meta := newMetadata(m, ec, status, o.Reason)
 	kind := store.Good
@@ -292,23 +345,17 @@ func verifyStaged(ctx context.Context, tgt *target, name string, minRev int64) (
 	return status, nil
 }
 
-// saveVerifyAndStage runs etcdctl's save, then at once etcd's own status
-// check of the saved file and one pass that compresses and hashes it into a
-// staged file in the store. Nothing counts until both have succeeded: the
-// caller commits the staged file only then, and on error it is already gone.
+// verifyAndStage runs, once etcdctl's save has ended, etcd's own status
+// check of the saved file and, beside it, one pass that compresses and hashes
+// it into a staged file in the store. Nothing counts until both have
+// succeeded: the caller commits the staged file only then, and on error it is
+// already gone.
 //
 // The compression waits for the save: etcd sending the snapshot and etcdctl
 // receiving it keep two cores busy, and any work beside them slows the stream
 // more than it saves (docs/bench/2026-12-04-results.md), while the status
 // check after it leaves a core free for the compression.
-func saveVerifyAndStage(ctx context.Context, st *store.Store, tgt *target, name string, minRev int64, log *slog.Logger) (store.EtcdStatus, *store.Staged, error) {
-	doneSave := timeStep(log, "backup", "etcdctl snapshot save")
-	_, err := tgt.runOK(ctx, "etcdctl snapshot save", saveArgs(tgt.tools, tgt.tls, tgt.ctFile(name)))
-	doneSave()
-	if err != nil {
-		return store.EtcdStatus{}, nil, err
-	}
-	failpoint.Inject("backup-after-save")
+func verifyAndStage(ctx context.Context, st *store.Store, tgt *target, name string, minRev int64, log *slog.Logger) (store.EtcdStatus, *store.Staged, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var status store.EtcdStatus

@@ -12,32 +12,33 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
-// openTarget chooses where etcd's tools run (chooseTarget) and asks etcd for
-// its revision there with revision. An exec the etcd container refuses falls
-// back to a sidecar, unless method is MethodExec; an etcd that stopped
-// meanwhile ends the backup, since a sidecar would only wait on a dead
-// endpoint, holding the lock.
-func openTarget(ctx context.Context, r erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, revision func(*target) (int64, error), log *slog.Logger) (*target, int64, error) {
+// openTarget chooses where etcd's tools run (chooseTarget) and runs the first
+// of them there with first: the save, or etcdctl's `endpoint status` when
+// etcd's gateway did not answer. An exec the etcd container refuses falls
+// back to a sidecar, where first runs again, unless method is MethodExec; an
+// etcd that stopped meanwhile ends the backup, since a sidecar would only
+// wait on a dead endpoint, holding the lock.
+func openTarget(ctx context.Context, r erdrt.ToolRunner, ec *erdrt.EtcdContainer, m *manifest.Etcd, st *store.Store, tools images.Tools, tls tlsArgs, method string, first func(*target) error, log *slog.Logger) (*target, error) {
 	tgt, err := chooseTarget(r, ec, m, st, tools, tls, method, log)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	rev, err := revision(tgt)
+	err = first(tgt)
 	if err != nil && !r.Running(ctx, ec) {
 		tgt.cleanupTarget()
-		return nil, 0, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
+		return nil, fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, ec.ID, err)
 	}
 	if err != nil && tgt.method == MethodExec && method != MethodExec && errors.Is(err, errExecFailed) {
 		log.Warn("exec in the etcd container refused; using a sidecar", "err", err)
 		tgt.cleanupTarget()
 		if tgt, err = sidecarTarget(r, ec, m, tools, tls, st.StagingDir()); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		rev, err = revision(tgt)
+		err = first(tgt)
 	}
 	if err != nil {
 		tgt.cleanupTarget()
-		return nil, 0, err
+		return nil, err
 	}
-	return tgt, rev, nil
+	return tgt, nil
 }

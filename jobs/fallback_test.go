@@ -81,18 +81,19 @@ func TestOpenTargetFallback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			revision := func(tgt *target) (int64, error) {
+			var rev int64
+			first := func(tgt *target) error {
 				out, err := tgt.runOK(ctx, "etcdctl endpoint status", endpointStatusArgs(tgt.tools, tgt.tls))
 				if err != nil {
-					return 0, err
+					return err
 				}
-				rev, _, _, err := parseEndpointStatus(out)
-				return rev, err
+				rev, _, _, err = parseEndpointStatus(out)
+				return err
 			}
 			r := tc.runner
 			ec := &erdrt.EtcdContainer{ID: "etcd-1"}
 			tools := images.Tools{Etcdctl: "/usr/local/bin/etcdctl", Etcdutl: "/usr/local/bin/etcdutl"}
-			tgt, rev, err := openTarget(ctx, &r, ec, m, st, tools, tls, tc.method, revision, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			tgt, err := openTarget(ctx, &r, ec, m, st, tools, tls, tc.method, first, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if !slices.Equal(r.calls, tc.wantCalls) {
 				t.Errorf("calls %v, want %v", r.calls, tc.wantCalls)
 			}

@@ -31,7 +31,6 @@ type target struct {
 	tools         images.Tools
 	tls           tlsArgs
 	cleanupTarget func()
-	serverVersion string // etcd's version as the running server reports it
 }
 
 func (t *target) hostFile(name string) string { return filepath.Join(t.hostStaging, name) }

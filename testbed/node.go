@@ -32,6 +32,8 @@ type NodeOptions struct {
 	PeerPort     int    `json:"peerPort"`
 	MetricsPort  int    `json:"metricsPort"`
 	QuotaBytes   int64  `json:"quotaBytes"`
+	// EtcdExtraArgs: etcd flags as kubeadm's etcd.local.extraArgs (name without "--").
+	EtcdExtraArgs map[string]string `json:"etcdExtraArgs,omitempty"`
 	// NoTmpfs keeps etcd's data in a plain directory on the bed's (persistent)
 	// filesystem instead of a tmpfs: the "etcd on disk" baseline of the benchmarks.
 	NoTmpfs bool `json:"noTmpfs,omitempty"`
@@ -178,6 +180,7 @@ func (b *Bed) WriteManifest() error {
 		NodeName: o.NodeName, IP: o.IP, Image: o.Image,
 		DataHostPath: o.DataHostPath, CertsHostPath: filepath.Join(b.PKIDir(), "etcd"),
 		ClientPort: o.ClientPort, PeerPort: o.PeerPort, MetricsPort: o.MetricsPort, QuotaBackendBytes: o.QuotaBytes,
+		ExtraArgs: o.EtcdExtraArgs,
 	})
 	if err != nil {
 		return fmt.Errorf("render manifest: %w", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,10 @@ type ManifestOptions struct {
 	ClientPort, PeerPort, MetricsPort int // defaults 2379, 2380, 2381
 
 	QuotaBackendBytes int64 // 0: flag omitted (kubeadm omits it by default)
+
+	// ExtraArgs are etcd flags as kubeadm's etcd.local.extraArgs gives them:
+	// name (without "--") to value, replacing kubeadm's own value of a flag.
+	ExtraArgs map[string]string
 }
 
 // Fixed in-container paths, as kubeadm writes them (cfg.Etcd.Local.DataDir and
@@ -159,6 +164,14 @@ func manifestPod(o ManifestOptions) (*corev1.Pod, bool, error) {
 	}
 	if o.QuotaBackendBytes > 0 {
 		args = append(args, arg{"quota-backend-bytes", strconv.FormatInt(o.QuotaBackendBytes, 10)})
+	}
+	for name, value := range o.ExtraArgs {
+		i := slices.IndexFunc(args, func(a arg) bool { return a.name == name })
+		if i < 0 {
+			args = append(args, arg{name, value})
+		} else {
+			args[i].value = value
+		}
 	}
 	// kubeadm's ArgumentsToCommand: sorted by name, then value.
 	sort.Slice(args, func(i, j int) bool {
