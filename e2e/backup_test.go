@@ -198,7 +198,7 @@ func TestBackupAsksTheRevision(t *testing.T) {
 			n := newNode(t, testbed.NodeOptions{EtcdExtraArgs: tc.args})
 			n.kv("put-many", "/registry/r/", "50")
 			for _, run := range []string{"changed", "unchanged"} {
-				r := n.mustTool("backup", "--debug")
+				r := n.mustTool("--debug", "backup")
 				fellBack := strings.Contains(r.stderr, "JSON gateway did not answer")
 				asked := strings.Contains(r.stderr, `step="etcdctl endpoint status"`)
 				saved := strings.Contains(r.stderr, `step="etcdctl snapshot save"`)
