@@ -78,18 +78,29 @@ func (n *node) strandEtcdShim() (started chan error, cleanup func()) {
 	}
 }
 
+// etcdTasks lists the tasks of the containers labelled etcd.
+func etcdTasks(ctx context.Context, cl *containerd.Client) ([]containerd.Task, error) {
+	ctrs, err := cl.Containers(ctx, `labels."io.kubernetes.container.name"==etcd`)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []containerd.Task
+	for _, c := range ctrs {
+		if task, err := c.Task(ctx, nil); err == nil {
+			tasks = append(tasks, task)
+		}
+	}
+	return tasks, nil
+}
+
 // etcdTask is the task of the running etcd container.
 func (n *node) etcdTask(ctx context.Context, cl *containerd.Client) containerd.Task {
 	n.t.Helper()
-	ctrs, err := cl.Containers(ctx, `labels."io.kubernetes.container.name"==etcd`)
+	tasks, err := etcdTasks(ctx, cl)
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	for _, c := range ctrs {
-		task, err := c.Task(ctx, nil)
-		if err != nil {
-			continue
-		}
+	for _, task := range tasks {
 		if st, err := task.Status(ctx); err == nil && st.Status == containerd.Running {
 			return task
 		}
@@ -108,17 +119,13 @@ func (n *node) etcdAnswers(d time.Duration) error {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(n.ctx, "k8s.io"), d)
 	defer cancel()
-	ctrs, err := cl.Containers(ctx, `labels."io.kubernetes.container.name"==etcd`)
+	tasks, err := etcdTasks(ctx, cl)
 	if err != nil {
 		return err
 	}
-	for _, c := range ctrs {
-		task, err := c.Task(ctx, nil)
-		if err != nil {
-			continue
-		}
+	for _, task := range tasks {
 		if _, err := task.Status(ctx); err != nil {
-			return fmt.Errorf("state of %s: %w", c.ID(), err)
+			return fmt.Errorf("state of %s: %w", task.ID(), err)
 		}
 	}
 	return nil

@@ -497,12 +497,19 @@ func cleanLeftovers(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *
 	} else if len(removed) > 0 {
 		log.Info("removed leftovers of an interrupted run", "files", removed)
 	}
-	removeLeftoverIO(rt, log) // first: a shim it releases answers the next calls
+	cleanRuntimeLeftovers(ctx, rt, log)
+	os.RemoveAll(filepath.Join(m.Member.HostDataDir, stagingName))
+	os.RemoveAll(st.StagingDir())
+}
+
+// cleanRuntimeLeftovers removes what a killed run left in the runtime: its
+// FIFO directories first (a shim waiting on one answers nothing until they
+// are released), then its sidecar containers. Called under the lock.
+func cleanRuntimeLeftovers(ctx context.Context, rt *erdrt.Runtime, log *slog.Logger) {
+	removeLeftoverIO(rt, log)
 	if n, err := rt.RemoveLeftoverSidecars(ctx); err == nil && n > 0 {
 		log.Info("removed leftover sidecar containers", "count", n)
 	}
-	os.RemoveAll(filepath.Join(m.Member.HostDataDir, stagingName))
-	os.RemoveAll(st.StagingDir())
 }
 
 // removeLeftoverIO releases and removes the FIFO directories of runs killed

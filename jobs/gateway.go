@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
@@ -46,7 +46,7 @@ func gatewayStatus(ctx context.Context, m *manifest.Etcd, t tlsArgs) (rev int64,
 	}
 	ctx, cancel := context.WithTimeout(ctx, gatewayTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+gatewayPath, bytes.NewReader([]byte("{}")))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+gatewayPath, strings.NewReader("{}"))
 	if err != nil {
 		return 0, "", err
 	}

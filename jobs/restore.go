@@ -74,10 +74,7 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifes
 	}
 	defer unlock()
 	defer timeStep(log, "restore", "total under the lock")()
-	removeLeftoverIO(rt, log)
-	if n, err := rt.RemoveLeftoverSidecars(ctx); err == nil && n > 0 {
-		log.Info("removed leftover sidecar containers", "count", n)
-	}
+	cleanRuntimeLeftovers(ctx, rt, log)
 	if hasMember(dataDir) {
 		res.NoOp = "data dir " + dataDir + " already holds an etcd member"
 		return res, nil
