@@ -10,9 +10,6 @@ import (
 	"strings"
 )
 
-// FstabPath is where the tmpfs line goes, relative to the root.
-const FstabPath = "/etc/fstab"
-
 // FstabMarker precedes the line install adds; uninstall removes exactly the
 // marker and the line after it, so an admin's own lines are never touched.
 const FstabMarker = "# etcd-ramdisk: etcd's data dir on tmpfs; `etcd-ramdisk uninstall` removes this line and the next"
@@ -20,7 +17,6 @@ const FstabMarker = "# etcd-ramdisk: etcd's data dir on tmpfs; `etcd-ramdisk uni
 const (
 	mib          = 1 << 20
 	defaultQuota = 2 << 30 // etcd's --quota-backend-bytes default
-	newFstabMode = 0o644
 )
 
 // TmpfsSize is the size= of the tmpfs for a backend quota (0: etcd's default).
@@ -41,11 +37,12 @@ func FstabLine(dataDir string, quota int64) string {
 	return fmt.Sprintf("tmpfs %s tmpfs defaults,noatime,mode=0700,size=%dm 0 0", dataDir, TmpfsSize(quota)/mib)
 }
 
-// ReadFstab returns fstab and its mode (0644 for a new one); nil when absent.
+// ReadFstab returns fstab and its mode; nil and 0 when absent (a new one
+// gets assets.Fstab's mode).
 func ReadFstab(path string) ([]byte, fs.FileMode, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, newFstabMode, nil
+		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, err

@@ -9,30 +9,32 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 // writeAsset writes a unit or cron file unless it already holds the content;
 // changed says whether it wrote.
 func (p *plan) writeAsset(a asset) (changed bool, err error) {
-	status, err := compare(p.host(a.path), a.content, assetMode)
+	status, err := compare(p.host(a.Path), a.content, a.Mode)
 	if err != nil {
 		return false, err
 	}
-	if err := p.apply(a.path, a.content, assetMode, status); err != nil {
+	if err := p.apply(a, status); err != nil {
 		return false, err
 	}
 	return status != StatusUnchanged, nil
 }
 
 // apply records a file step and, unless in a dry run, writes the file.
-func (p *plan) apply(path string, content []byte, mode fs.FileMode, status string) error {
-	p.res.add(Step{Kind: StepFile, Path: p.host(path), Status: status, Content: content, Done: !p.o.DryRun})
+func (p *plan) apply(a asset, status string) error {
+	path := p.host(a.Path)
+	p.res.add(Step{Kind: StepFile, Path: path, Status: status, Content: a.content, Done: !p.o.DryRun})
 	if p.o.DryRun || status == StatusUnchanged {
 		return nil
 	}
-	if err := writeDurably(p.host(path), content, mode); err != nil {
-		return fmt.Errorf("write %s: %w", p.host(path), err)
+	if err := writeDurably(path, a); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
@@ -58,7 +60,7 @@ func compare(path string, content []byte, mode fs.FileMode) (string, error) {
 
 // addFstab appends the tmpfs line unless a line already mounts the data dir.
 func (p *plan) addFstab() error {
-	old, mode, err := hostfs.ReadFstab(p.host(FstabPath))
+	old, a, err := p.readFstab()
 	if err != nil {
 		return err
 	}
@@ -68,12 +70,24 @@ func (p *plan) addFstab() error {
 	case existing != "":
 		status = StatusUnchanged
 		if !hostfs.IsTmpfsEntry(existing) {
-			p.res.add(Step{Kind: StepNote, Text: fmt.Sprintf("%s already mounts %s, not as a tmpfs; left as it is, so etcd stays on disk", FstabPath, p.data.DataDir)})
+			p.res.add(Step{Kind: StepNote, Text: fmt.Sprintf("%s already mounts %s, not as a tmpfs; left as it is, so etcd stays on disk", a.Path, p.data.DataDir)})
 		}
 	case old == nil:
 		status = StatusCreated
 	}
-	return p.apply(FstabPath, out, mode, status)
+	a.content = out
+	return p.apply(a, status)
+}
+
+// readFstab reads the node's fstab; the asset keeps its mode, or has the
+// table's when there is no fstab yet.
+func (p *plan) readFstab() ([]byte, asset, error) {
+	a := asset{File: assets.Fstab}
+	old, mode, err := hostfs.ReadFstab(p.host(a.Path))
+	if old != nil {
+		a.Mode = mode
+	}
+	return old, a, err
 }
 
 // removeFile removes one of our files; an absent one is reported, not an error.
@@ -96,14 +110,14 @@ func (p *plan) removeFile(path string) (bool, error) {
 	return true, hostfs.SyncDir(filepath.Dir(p.host(path)))
 }
 
-// writeDurably replaces path with content durably (hostfs.WriteFile): a crash
-// leaves the old file or the new one, never a mix.
-func writeDurably(path string, content []byte, mode fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// writeDurably replaces path with a's content durably (hostfs.WriteFile): a
+// crash leaves the old file or the new one, never a mix.
+func writeDurably(path string, a asset) error {
+	if err := os.MkdirAll(filepath.Dir(path), a.DirMode); err != nil {
 		return err
 	}
-	return hostfs.WriteFile(path, hostfs.WriteOptions{Mode: mode}, func(w io.Writer) error {
-		_, err := w.Write(content)
+	return hostfs.WriteFile(path, hostfs.WriteOptions{Mode: a.Mode}, func(w io.Writer) error {
+		_, err := w.Write(a.content)
 		return err
 	})
 }

@@ -10,13 +10,12 @@ import (
 	"regexp"
 	"text/template"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/kubelet"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
-	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
 )
 
 // ConfigError marks a problem with the manifest, a path or the node that the
@@ -33,14 +32,6 @@ func configErrorf(format string, args ...any) error {
 // ErrNotRoot means a real install or uninstall was attempted without root.
 var ErrNotRoot = errors.New("must run as root (or use --dry-run, or --root DIR)")
 
-// Where the assets go, relative to the root.
-const (
-	DropInDir = "/etc/systemd/system/kubelet.service.d"
-	CronDir   = "/etc/cron.d"
-	FstabPath = hostfs.FstabPath
-	assetMode = 0o644
-)
-
 // Options for Install and Uninstall. Paths are as the node sees them; Root
 // only says where to write.
 type Options struct {
@@ -53,8 +44,9 @@ type Options struct {
 	DryRun            bool // print what would be written and run; change nothing
 	Now               bool // install: switch etcd to the tmpfs now instead of at the next reboot
 	SkipBackup        bool // install: no first backup (image builders: no etcd runs yet)
-	// OffhostConfig, when set, is written to OffhostConfigPath (mode 0600):
-	// the off-host copies' settings, which every command reads from there.
+	// OffhostConfig, when set, is written to OffhostConfigPath (as
+	// assets.OffhostConfig): the off-host copies' settings, which every
+	// command reads from there.
 	OffhostConfig     []byte
 	OffhostConfigPath string
 
@@ -94,8 +86,9 @@ type plan struct {
 	res     *Result
 }
 
+// asset is one file of assets.Installed as this install writes it.
 type asset struct {
-	path    string // on the node
+	assets.File
 	content []byte
 }
 
@@ -120,10 +113,10 @@ func newPlan(d Deps, o Options) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{o: o, d: d, m: m, data: data, quota: m.Member.QuotaBackendBytes, res: &Result{DryRun: o.DryRun}}
-	if p.dropIn, err = render(filepath.Join(DropInDir, systemd.DropInName), systemd.KubeletDropIn, data); err != nil {
+	if p.dropIn, err = render(assets.DropIn, data); err != nil {
 		return nil, err
 	}
-	if p.cronTab, err = render(filepath.Join(CronDir, cron.FileName), cron.Table, data); err != nil {
+	if p.cronTab, err = render(assets.Cron, data); err != nil {
 		return nil, err
 	}
 	return p, p.preflight()
@@ -152,22 +145,23 @@ func (p *plan) preflight() error {
 	if fi, err := os.Stat(p.host(p.o.Binary)); err != nil || fi.Mode()&0o111 == 0 || fi.IsDir() {
 		return configErrorf("%s is not an executable (copy etcd-ramdisk there or pass --binary): the drop-in and cron table call it", p.o.Binary)
 	}
-	if fi, err := os.Stat(p.host(CronDir)); err != nil || !fi.IsDir() {
-		return configErrorf("%s does not exist: is cron installed? (apt-get install cron)", CronDir)
+	cronDir := filepath.Dir(assets.Cron.Path)
+	if fi, err := os.Stat(p.host(cronDir)); err != nil || !fi.IsDir() {
+		return configErrorf("%s does not exist: is cron installed? (apt-get install cron)", cronDir)
 	}
 	return nil
 }
 
-func render(path, tmpl string, data templateData) (asset, error) {
-	t, err := template.New(filepath.Base(path)).Option("missingkey=error").Parse(tmpl)
+func render(f assets.File, data templateData) (asset, error) {
+	t, err := template.New(filepath.Base(f.Path)).Option("missingkey=error").Parse(f.Template)
 	if err != nil {
-		return asset{}, fmt.Errorf("template %s: %w", path, err)
+		return asset{}, fmt.Errorf("template %s: %w", f.Path, err)
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
-		return asset{}, fmt.Errorf("template %s: %w", path, err)
+		return asset{}, fmt.Errorf("template %s: %w", f.Path, err)
 	}
-	return asset{path: path, content: b.Bytes()}, nil
+	return asset{File: f, content: b.Bytes()}, nil
 }
 
 func within(p, dir string) bool {

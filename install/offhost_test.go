@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 )
 
 // With off-host settings, install writes them root-only in a root-only
@@ -39,5 +41,35 @@ func TestInstallOffhostConfig(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != string(o.OffhostConfig) {
 		t.Errorf("config holds %q", b)
+	}
+}
+
+// assets.Installed is the table of what install writes: on a node without an
+// fstab and with off-host settings, install writes exactly its files, each
+// with its mode.
+func TestInstallWritesInstalled(t *testing.T) {
+	root := newRoot(t)
+	if err := os.Remove(filepath.Join(root, assets.Fstab.Path)); err != nil {
+		t.Fatal(err)
+	}
+	o := options(root)
+	o.OffhostConfigPath, o.OffhostConfig = assets.OffhostConfig.Path, []byte("dir: /mnt/nas\n")
+	res, err := Install(context.Background(), (&fakeNode{}).deps(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := res.Files()
+	for _, f := range assets.Installed {
+		path := filepath.Join(root, f.Path)
+		if written[path] != StatusCreated {
+			t.Errorf("%s: %q, want created", f.Path, written[path])
+		}
+		delete(written, path)
+		if fi, err := os.Stat(path); err != nil || fi.Mode() != f.Mode {
+			t.Errorf("%s: %v %v, want mode %v", f.Path, fi, err, f.Mode)
+		}
+	}
+	if len(written) > 0 {
+		t.Errorf("install wrote %v, which assets.Installed does not list", written)
 	}
 }

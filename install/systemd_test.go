@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 )
 
 // verifyDropIn runs systemd-analyze verify on a minimal kubelet.service
@@ -21,7 +21,7 @@ func verifyDropIn(t *testing.T, dropIn []byte) (string, bool) {
 	}
 	dir := t.TempDir()
 	writeFile(t, dir, "kubelet.service", []byte("[Unit]\nDescription=kubelet stand-in\n\n[Service]\nExecStart=/bin/true\n"), 0o644)
-	writeFile(t, dir, "kubelet.service.d/"+systemd.DropInName, dropIn, 0o644)
+	writeFile(t, dir, "kubelet.service.d/"+filepath.Base(assets.DropIn.Path), dropIn, 0o644)
 	// The drop-in requires containerd.service: a stand-in keeps the check
 	// independent of whether this machine has containerd installed yet.
 	writeFile(t, dir, "containerd.service", []byte("[Unit]\nDescription=containerd stand-in\n\n[Service]\nExecStart=/bin/true\n"), 0o644)
@@ -35,7 +35,7 @@ func verifyDropIn(t *testing.T, dropIn []byte) (string, bool) {
 
 func renderDropIn(t *testing.T, binary string) []byte {
 	t.Helper()
-	a, err := render("drop-in", systemd.KubeletDropIn, templateData{Binary: binary, Manifest: "/etc/kubernetes/manifests/etcd.yaml",
+	a, err := render(assets.DropIn, templateData{Binary: binary, Manifest: "/etc/kubernetes/manifests/etcd.yaml",
 		BackupDir: "/var/lib/etcd-ramdisk", ContainerdAddress: "/run/containerd/containerd.sock", Namespace: "k8s.io", DataDir: "/var/lib/etcd"})
 	if err != nil {
 		t.Fatal(err)

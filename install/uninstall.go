@@ -25,13 +25,13 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fstab, mode, err := hostfs.ReadFstab(p.host(FstabPath))
+	fstab, fa, err := p.readFstab()
 	if err != nil {
 		return nil, err
 	}
 	newFstab, ours, foreign := hostfs.FstabRemove(fstab, p.data.DataDir)
 	if foreign != "" && hostfs.IsTmpfsEntry(foreign) {
-		return nil, configErrorf("%s mounts %s as a tmpfs with a line etcd-ramdisk did not add (%q); remove it first, or etcd would start empty after the next reboot without restore", FstabPath, p.data.DataDir, foreign)
+		return nil, configErrorf("%s mounts %s as a tmpfs with a line etcd-ramdisk did not add (%q); remove it first, or etcd would start empty after the next reboot without restore", fa.Path, p.data.DataDir, foreign)
 	}
 	mounted := false
 	if p.live() {
@@ -39,7 +39,7 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if !ours && !mounted && !p.exists(p.dropIn.path) && !p.exists(p.cronTab.path) {
+	if !ours && !mounted && !p.exists(p.dropIn.Path) && !p.exists(p.cronTab.Path) {
 		p.res.add(Step{Kind: StepNote, Text: "not installed: nothing to do"})
 		return p.res, nil
 	}
@@ -49,19 +49,20 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 		}
 	}
 	if ours {
-		if err := p.apply(FstabPath, newFstab, mode, StatusUpdated); err != nil {
+		fa.content = newFstab
+		if err := p.apply(fa, StatusUpdated); err != nil {
 			return p.res, err
 		}
 	}
-	removedDropIn, err := p.removeFile(p.dropIn.path)
+	removedDropIn, err := p.removeFile(p.dropIn.Path)
 	if err != nil {
 		return p.res, err
 	}
 	if !p.o.DryRun {
 		// Only when empty: install may have created it; anything else in it is not ours.
-		_ = os.Remove(filepath.Dir(p.host(p.dropIn.path)))
+		_ = os.Remove(filepath.Dir(p.host(p.dropIn.Path)))
 	}
-	if _, err := p.removeFile(p.cronTab.path); err != nil {
+	if _, err := p.removeFile(p.cronTab.Path); err != nil {
 		return p.res, err
 	}
 	if p.live() && removedDropIn {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"sigs.k8s.io/yaml"
 )
@@ -20,7 +21,7 @@ import (
 // DefaultConfigPath is where `etcd-ramdisk install` writes the target
 // settings and where every command looks for them. Without the file, off-host
 // copies are off.
-const DefaultConfigPath = "/etc/etcd-ramdisk/offhost.yaml"
+const DefaultConfigPath = assets.OffhostConfigPath
 
 // DefaultTimeout bounds one run's copying: past it the local backup ends
 // with a warning and a later run catches up.

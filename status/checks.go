@@ -10,18 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
-	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
-)
-
-// Install assets, relative to Options.Root, where `etcd-ramdisk install`
-// puts them.
-const (
-	DropInPath = "etc/systemd/system/kubelet.service.d/" + systemd.DropInName
-	CronPath   = "etc/cron.d/" + cron.FileName
-	FstabPath  = hostfs.FstabPath
 )
 
 // imageCheckTimeout bounds the containerd lookup, so a hung containerd
@@ -145,13 +136,14 @@ func checkLock(st *store.Store) Lock {
 	return l
 }
 
+// checkInstall looks under root for what install writes (assets.Installed).
 func checkInstall(root, dataDir string) Install {
 	in := Install{
-		DropIn: isFile(filepath.Join(root, DropInPath)),
-		Cron:   isFile(filepath.Join(root, CronPath)),
+		DropIn: isFile(filepath.Join(root, assets.DropIn.Path)),
+		Cron:   isFile(filepath.Join(root, assets.Cron.Path)),
 	}
 	if dataDir != "" {
-		in.FstabLine = fstabLine(filepath.Join(root, FstabPath), dataDir)
+		in.FstabLine = fstabLine(filepath.Join(root, assets.Fstab.Path), dataDir)
 		in.Fstab = in.FstabLine != ""
 	}
 	return in

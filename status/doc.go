@@ -2,6 +2,6 @@
 // report: the data dir's tmpfs and how full it is, the newest good backup and
 // its age, whether the image needed to restore it still exists, who holds the
 // store lock, and whether the kubelet drop-in, cron file and fstab line are
-// installed. It only reads: it never takes the store lock or writes a file, so
+// installed (where assets.Installed puts them). It only reads: it never takes the store lock or writes a file, so
 // it is safe to run at any time, also while a backup or restore runs.
 package status

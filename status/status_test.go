@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -85,16 +86,16 @@ func (f fixture) build(t *testing.T) Options {
 	}
 	root := filepath.Join(tmp, "root")
 	if f.dropIn {
-		writeFile(t, filepath.Join(root, DropInPath), "[Service]\n")
+		writeFile(t, filepath.Join(root, assets.DropIn.Path), "[Service]\n")
 	}
 	if f.cron {
-		writeFile(t, filepath.Join(root, CronPath), "*/15 * * * * root etcd-ramdisk backup --reason cron\n")
+		writeFile(t, filepath.Join(root, assets.Cron.Path), "*/15 * * * * root etcd-ramdisk backup --reason cron\n")
 	}
 	fstab := "# /etc/fstab\nUUID=1234 / ext4 defaults 0 1\n"
 	if f.fstab {
 		fstab += "tmpfs " + dataDir + "/ tmpfs size=1g,mode=0700 0 0\n"
 	}
-	writeFile(t, filepath.Join(root, FstabPath), fstab)
+	writeFile(t, filepath.Join(root, assets.Fstab.Path), fstab)
 
 	mounts := []Mount{{Point: "/", FSType: "ext4", Source: "/dev/sda1"}}
 	if f.fsType != "" {

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
-	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
 	"github.com/urfave/cli/v2"
 )
 
@@ -113,7 +113,7 @@ func shutdownPlan(c *cli.Context) (stop, systemDown bool, err error) {
 		return false, false, usageError{fmt.Errorf("--stop-etcd %q: want auto, always or never", v)}
 	}
 	if c.String("reason") == store.ReasonShutdown {
-		state := systemd.SystemState(c.Context)
+		state := hostfs.SystemState(c.Context)
 		logger(c.Bool("debug")).Info("system state", "systemd", state)
 		systemDown = state == "stopping"
 	}

@@ -1,4 +1,4 @@
-package systemd
+package hostfs
 
 import (
 	"context"
@@ -20,7 +20,3 @@ func SystemState(ctx context.Context) string {
 	out, _ := exec.CommandContext(ctx, "systemctl", "is-system-running").Output()
 	return strings.TrimSpace(string(out))
 }
-
-// ShuttingDown reports whether the system is going down (reboot, poweroff,
-// halt): the moment to stop etcd and take its last backup.
-func ShuttingDown(ctx context.Context) bool { return SystemState(ctx) == "stopping" }

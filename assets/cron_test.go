@@ -1,29 +1,15 @@
-package cron_test
+package assets_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/cron"
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	robfig "github.com/robfig/cron/v3"
 )
 
 const binary = "/opt/erd/bin/etcd-ramdisk"
-
-func render(t *testing.T) string {
-	t.Helper()
-	tm := template.Must(template.New(cron.FileName).Option("missingkey=error").Parse(cron.Table))
-	var b bytes.Buffer
-	err := tm.Execute(&b, map[string]string{"Binary": binary, "Manifest": "/etc/kubernetes/manifests/etcd.yaml", "BackupDir": "/var/lib/etcd-ramdisk",
-		"ContainerdAddress": "/run/containerd/containerd.sock", "Namespace": "k8s.io", "DataDir": "/var/lib/etcd"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
 
 type job struct {
 	schedule robfig.Schedule
@@ -62,8 +48,8 @@ func runs(s robfig.Schedule, from time.Time, n int) []time.Time {
 	return out
 }
 
-func TestTable(t *testing.T) {
-	table := render(t)
+func TestCronTable(t *testing.T) {
+	table := render(t, assets.Cron, binary)
 	if !strings.HasSuffix(table, "\n") {
 		t.Error("cron ignores a last line without a newline")
 	}

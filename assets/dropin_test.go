@@ -1,31 +1,18 @@
-package systemd_test
+package assets_test
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"testing"
-	"text/template"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 )
-
-func render(t *testing.T) string {
-	t.Helper()
-	tm := template.Must(template.New(systemd.DropInName).Option("missingkey=error").Parse(systemd.KubeletDropIn))
-	var b bytes.Buffer
-	err := tm.Execute(&b, map[string]string{"Binary": "/usr/local/bin/etcd-ramdisk", "Manifest": "/etc/kubernetes/manifests/etcd.yaml", "BackupDir": "/var/lib/etcd-ramdisk",
-		"ContainerdAddress": "/run/containerd/containerd.sock", "Namespace": "k8s.io", "DataDir": "/var/lib/etcd"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
 
 // Every directive says why, and the ones that keep etcd safe are there.
 // (install's tests run systemd-analyze verify on the rendered drop-in.)
 func TestDropIn(t *testing.T) {
-	lines := strings.Split(render(t), "\n")
+	dropIn := render(t, assets.DropIn, "/usr/local/bin/etcd-ramdisk")
+	lines := strings.Split(dropIn, "\n")
 	directives := map[string]string{}
 	for i, l := range lines {
 		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
@@ -60,7 +47,7 @@ func TestDropIn(t *testing.T) {
 			t.Errorf("%s=%q, want %q", k, directives[k], want)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^# .*"ExecStartPre=-…"`).MatchString(render(t)) {
+	if !regexp.MustCompile(`(?m)^# .*"ExecStartPre=-…"`).MatchString(dropIn) {
 		t.Error("the comment explaining why ExecStartPre has no \"-\" prefix is gone")
 	}
 }
