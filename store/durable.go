@@ -1,13 +1,12 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
@@ -44,36 +43,8 @@ func removeIfExists(path string) error {
 	return nil
 }
 
-// checkOwnedDir refuses a directory that someone other than the current
-// user could modify: anyone who can write into the store can plant a
-// snapshot that a restore would load into the cluster. It follows symlinks
-// and returns the real directory.
-// label names the directory's role in errors, e.g. "backup dir".
-func checkOwnedDir(label, dir string) (string, error) {
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w", label, dir, err)
-	}
-	desc := label + " " + dir
-	if real != dir {
-		desc = fmt.Sprintf("%s (symlink to %s)", desc, real)
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", desc, err)
-	}
-	if !fi.IsDir() {
-		return "", fmt.Errorf("%s is not a directory", desc)
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return "", fmt.Errorf("%s is writable by group or others (mode %04o); chmod 0700 it", desc, perm)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", fmt.Errorf("%s: cannot read owner", desc)
-	}
-	if euid := os.Geteuid(); int(st.Uid) != euid {
-		return "", fmt.Errorf("%s is owned by uid %d, not by the current user (uid %d); chown it", desc, st.Uid, euid)
-	}
-	return real, nil
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
