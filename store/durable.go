@@ -16,13 +16,12 @@ const (
 	dirMode  = 0o700
 )
 
-// atomicWrite writes dir/name durably (hostfs.WriteFile), so readers see
-// either the old file or the complete new one, even across a crash. With
-// noReplace an existing dir/name is an error and is left untouched.
+// atomicWrite replaces dir/name durably (hostfs.WriteFile), so readers see
+// either the old file or the complete new one, even across a crash.
 // Leftovers start with tempPrefix and are removed by CleanTemp.
-func atomicWrite(dir, name string, noReplace bool, write func(io.Writer) error) error {
+func atomicWrite(dir, name string, write func(io.Writer) error) error {
 	return hostfs.WriteFile(filepath.Join(dir, name), hostfs.WriteOptions{
-		Mode: fileMode, NoReplace: noReplace, TempPrefix: tempPrefix + name + ".",
+		Mode: fileMode, TempPrefix: tempPrefix + name + ".",
 		Failpoint: "store-before-rename" + filepath.Ext(name),
 	}, write)
 }
@@ -32,8 +31,9 @@ func atomicWrite(dir, name string, noReplace bool, write func(io.Writer) error) 
 // store lock closes the race left on filesystems without hard links.
 func renameNoReplace(oldpath, newpath string) error { return hostfs.RenameNoReplace(oldpath, newpath) }
 
-// syncDir makes renames and removals in dir durable.
-func syncDir(dir string) error { return hostfs.SyncDir(dir) }
+// syncDir makes renames and removals in dir durable. It is a variable so
+// that a test can fail it after a rename has succeeded.
+var syncDir = hostfs.SyncDir
 
 // removeIfExists removes path, treating an already missing file as success.
 func removeIfExists(path string) error {

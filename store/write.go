@@ -56,7 +56,9 @@ func (s *Store) Write(ctx context.Context, meta *Metadata, raw io.Reader, kind K
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.commit(ctx, dir, &m, raw, kind)
+	snap, err := commitStream(dir, &m, kind, func(w io.Writer) error {
+		return compressInto(ctx, w, raw, &m)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("write snapshot %q: %w", m.ID, err)
 	}
@@ -122,29 +124,6 @@ func (s *Store) idTaken(id string) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// commit writes the data file and then the metadata file of m into dir.
-func (s *Store) commit(ctx context.Context, dir string, m *Metadata, raw io.Reader, kind Kind) (*Snapshot, error) {
-	err := atomicWrite(dir, m.File, true, func(w io.Writer) error {
-		return compressInto(ctx, w, raw, m)
-	})
-	if err != nil {
-		return nil, err
-	}
-	dataPath := filepath.Join(dir, m.File)
-	err = atomicWrite(dir, m.ID+metaSuffix, true, func(w io.Writer) error {
-		return writeJSON(w, m)
-	})
-	if err != nil {
-		// The data file is ours (the link refuses to replace), and without
-		// metadata it would only be an orphan.
-		if rmErr := removeIfExists(dataPath); rmErr == nil {
-			_ = syncDir(dir)
-		}
-		return nil, fmt.Errorf("write metadata: %w", err)
-	}
-	return &Snapshot{Meta: *m, Path: dataPath, MetaPath: filepath.Join(dir, m.ID+metaSuffix), Kind: kind}, nil
 }
 
 // compressInto streams raw through zstd into w, and fills the size and

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -158,40 +157,6 @@ func TestWriteFailureMidway(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestWriteMetadataFailureRemovesData(t *testing.T) {
-	s := newStore(t)
-	metaName := NewID(baseTime, 3) + ".json"
-	// Taking the metadata name after the id was picked, while the data is
-	// streamed, makes the commit fail after the data file is in place.
-	raw := &hookReader{r: strings.NewReader("payload"), onEOF: func() {
-		if err := os.Mkdir(filepath.Join(s.Dir, snapshotsDir, metaName), 0o700); err != nil {
-			t.Error(err)
-		}
-	}}
-	if _, err := s.Write(context.Background(), testMeta(baseTime, 3), raw, Good); err == nil || !strings.Contains(err.Error(), "already exists") {
-		t.Fatalf("Write = %v, want an 'already exists' error", err)
-	}
-	if names := dirNames(t, filepath.Join(s.Dir, snapshotsDir)); !slices.Equal(names, []string{metaName}) {
-		t.Fatalf("snapshots/ = %v, want only the planted %s", names, metaName)
-	}
-}
-
-// hookReader calls onEOF once when r is exhausted.
-type hookReader struct {
-	r     io.Reader
-	onEOF func()
-	done  bool
-}
-
-func (h *hookReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if err == io.EOF && !h.done {
-		h.done = true
-		h.onEOF()
-	}
-	return n, err
 }
 
 func BenchmarkWrite(b *testing.B) {
