@@ -1,6 +1,7 @@
-// Package hostfs owns what etcd-ramdisk knows about the host's filesystems:
-// the kernel's mount table, the /etc/fstab line that mounts etcd's data dir as
-// a tmpfs, and durable writes (temporary file, fsync, rename, fsync of the
-// directory). install, status and the snapshot store all ask it, so they
-// cannot disagree about what is mounted or installed.
+// Package hostfs owns what etcd-ramdisk knows about the host's filesystems
+// and what it reads of the kernel's /proc: the mount table, the /etc/fstab
+// line that mounts etcd's data dir as a tmpfs, durable writes (temporary file,
+// fsync, rename, fsync of the directory), the boot id, process start times,
+// who holds an flock or a file open. install, status, the runtime and the
+// snapshot store all ask it, so they cannot disagree about the host.
 package hostfs
