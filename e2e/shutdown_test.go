@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
@@ -20,7 +21,7 @@ func systemState(t *testing.T, state string) []string {
 }
 
 // bootEnv gives the tool a boot id: the bed's reboots keep the kernel's.
-func bootEnv(id string) []string { return []string{store.BootIDEnv + "=" + id} }
+func bootEnv(id string) []string { return []string{hostfs.BootIDEnv + "=" + id} }
 
 func systemStateBoot(t *testing.T, state, boot string) []string {
 	t.Helper()

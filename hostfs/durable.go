@@ -28,7 +28,7 @@ type WriteOptions struct {
 }
 
 // WriteFile replaces path with what write produces: a temporary file in the
-// same directory, fsynced, renamed over it, then the directory fsynced, so
+// same directory (WriteTemp), renamed over it, then the directory fsynced, so
 // readers see either the old file or the complete new one, even across a
 // crash. The temporary name is unique per call, so two writers never share
 // one. On an error nothing is left behind.
@@ -39,29 +39,15 @@ func WriteFile(path string, o WriteOptions, write func(io.Writer) error) (err er
 	if prefix == "" {
 		prefix = "." + name + ".tmp-"
 	}
-	f, err := os.CreateTemp(dir, prefix)
+	tmp, err := WriteTemp(dir, prefix, o.Mode, write)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
-			f.Close()
 			os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(o.Mode); err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if o.Failpoint != "" {
 		failpoint.Inject(o.Failpoint)
 	}
@@ -77,6 +63,35 @@ func WriteFile(path string, o WriteOptions, write func(io.Writer) error) (err er
 		return SyncDirRemote(dir)
 	}
 	return SyncDir(dir)
+}
+
+// WriteTemp writes what write produces to a new file in dir whose name starts
+// with prefix, with mode, fsynced and closed, and returns its path: a complete
+// file for the caller to rename into place. On an error nothing is left behind.
+func WriteTemp(dir, prefix string, mode fs.FileMode, write func(io.Writer) error) (_ string, err error) {
+	f, err := os.CreateTemp(dir, prefix)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(mode); err != nil {
+		return "", err
+	}
+	if err := write(f); err != nil {
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // RenameNoReplace moves oldpath to newpath unless newpath exists. A hard link

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
@@ -410,7 +411,7 @@ func newMetadata(m *manifest.Etcd, ec *erdrt.EtcdContainer, status store.EtcdSta
 	node, _ := os.Hostname()
 	now := clock.Now().UTC() // the test-only override reaches snapshot times here
 	return &store.Metadata{
-		Time: now, Reason: reason, Node: node, Source: store.SourceEtcd, BootID: store.BootID(),
+		Time: now, Reason: reason, Node: node, Source: store.SourceEtcd, BootID: hostfs.BootID(),
 		Image: store.Image{Reference: ec.Image.Reference, Digest: ec.Image.Digest.String()},
 		Etcd:  status,
 		Member: store.Member{

@@ -114,7 +114,7 @@ func Restore(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifes
 // recordRestore says which snapshot etcd now starts from and, when it may be
 // older than etcd's last state, why: `status` and the metrics show it.
 func recordRestore(st *store.Store, res *RestoreResult, o RestoreOptions, log *slog.Logger) {
-	snap, boot := res.Snapshot, store.BootID()
+	snap, boot := res.Snapshot, hostfs.BootID()
 	if o.Snapshot == "" {
 		res.Stale = staleness(st, snap, res.Skipped, boot)
 	}

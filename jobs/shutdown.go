@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -16,7 +17,7 @@ func recordShutdown(st *store.Store, o Options, res *Result, err error, log *slo
 		// previous boot still says where etcd's last state is.
 		return
 	}
-	rec := store.ShutdownRecord{Time: time.Now(), BootID: store.BootID(), SystemShutdown: o.SystemShutdown}
+	rec := store.ShutdownRecord{Time: time.Now(), BootID: hostfs.BootID(), SystemShutdown: o.SystemShutdown}
 	if res != nil {
 		rec.Source, rec.EtcdStopped = res.Source, res.EtcdStopped != ""
 	}

@@ -1,15 +1,16 @@
 package metrics
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -165,7 +166,10 @@ func Write(path string, run Run) error {
 			return fmt.Errorf("write metrics: unknown metric %q", name)
 		}
 	}
-	unlock, err := lockDir(filepath.Dir(path))
+	// A lock on the directory itself, so that two jobs ending together never
+	// lose each other's update, without a lock file among the textfiles
+	// node_exporter reads.
+	unlock, err := filelock.LockDir(context.Background(), filepath.Dir(path), lockTimeout)
 	if err != nil {
 		return fmt.Errorf("write metrics %s: %w", path, err)
 	}
@@ -281,25 +285,3 @@ func registry(all series) (*prometheus.Registry, error) {
 // lockTimeout bounds the wait for another etcd-ramdisk writing the same
 // directory's metrics; writes take milliseconds.
 const lockTimeout = 10 * time.Second
-
-// lockDir takes an exclusive flock(2) on dir itself, so that two jobs ending
-// together never lose each other's update, without putting a lock file next
-// to the textfiles node_exporter reads.
-func lockDir(dir string) (unlock func(), err error) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(lockTimeout)
-	for {
-		err = syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { d.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			d.Close()
-			return nil, fmt.Errorf("lock %s: %w", dir, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

@@ -1,6 +1,7 @@
 package offhost
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,10 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -96,23 +97,20 @@ var errBusy = errors.New("another copy to the off-host target is running")
 
 // lockCopy takes the off-host lock without waiting: a second copy would only
 // send the same snapshots, so it is skipped.
-func lockCopy(st *store.Store) (func(), error) {
+func lockCopy(st *store.Store) (unlock func() error, err error) {
 	dir := filepath.Join(st.Dir, stateDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("off-host lock: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	// No wait, so no context to honour.
+	unlock, err = filelock.Lock(context.Background(), filepath.Join(dir, lockName), 0)
+	if errors.Is(err, filelock.ErrLocked) {
+		return nil, errBusy
+	}
 	if err != nil {
 		return nil, fmt.Errorf("off-host lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errBusy
-		}
-		return nil, fmt.Errorf("off-host lock: %w", err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // Summary is the off-host part of status: computed from the state and the

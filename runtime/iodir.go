@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 // ioDirPrefix names the directories holding a task's FIFOs in TMPDIR. A run
@@ -33,31 +35,9 @@ func makeIODir() (string, error) {
 	return os.MkdirTemp("", fmt.Sprintf("%s%d-%d-", ioDirPrefix, os.Getpid(), start))
 }
 
-var ownStart = sync.OnceValues(func() (uint64, error) { return startTime(os.Getpid()) })
+var ownStart = sync.OnceValues(func() (uint64, error) { return hostfs.StartTime(os.Getpid()) })
 
 func ownStartTime() (uint64, error) { return ownStart() }
-
-// startTime is a process's start time in clock ticks since boot (field 22 of
-// /proc/<pid>/stat). With the pid it names one process: a reused pid starts
-// at another time.
-func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces and parentheses: count from
-	// the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64) // field 22; f[0] is field 3
-}
 
 // ioDirOwner reads the owner from a FIFO directory's name; ok is false for a
 // name without one (made by an earlier version).
@@ -75,7 +55,7 @@ func ioDirOwner(name string) (pid int, start uint64, ok bool) {
 // runs. Anything but a clear "gone" counts as alive: a directory a live run
 // uses must never be removed.
 func ownerAlive(pid int, start uint64) bool {
-	got, err := startTime(pid)
+	got, err := hostfs.StartTime(pid)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false
 	}

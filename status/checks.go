@@ -12,6 +12,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -42,7 +43,7 @@ func checkDataDir(path string, mounts func() ([]Mount, error), statfs func(strin
 			d.UsedPercent = percent(int64(st.Used), st.Size)
 		}
 	}
-	fi, err := os.Stat(filepath.Join(d.Path, "member", "snap", "db"))
+	fi, err := os.Stat(manifest.DBPath(d.Path))
 	switch {
 	case err == nil:
 		d.DBBytes = fi.Size()

@@ -12,7 +12,6 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
-	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
 // DefaultMaxBackupAge is how old the newest good backup may be before status
@@ -181,7 +180,7 @@ func Gather(ctx context.Context, o Options) (*Report, error) {
 		r.Image = checkImage(ctx, st, newest, o.Images)
 	}
 	r.Install = checkInstall(o.Root, r.DataDir.Path)
-	r.Shutdown = checkShutdown(st, o.Root, store.BootID())
+	r.Shutdown = checkShutdown(st, o.Root, hostfs.BootID())
 	r.Offhost = checkOffhost(st, &o)
 	r.Warnings = append(warnings(r, o.MaxBackupAge), shutdownWarnings(r.Shutdown)...)
 	r.Warnings = append(r.Warnings, offhostWarnings(r, o.Now(), o.MaxBackupAge)...)

@@ -65,7 +65,7 @@ func (s *Store) WriteImageFacts(f ImageFacts) error {
 	if err := f.validate(); err != nil {
 		return fmt.Errorf("write image facts: %w", err)
 	}
-	err := atomicWrite(filepath.Join(s.Dir, imagesDir), imageFactsName(f.Digest), false, func(w io.Writer) error { return writeJSON(w, &f) })
+	err := atomicWrite(filepath.Join(s.Dir, imagesDir), imageFactsName(f.Digest), func(w io.Writer) error { return writeJSON(w, &f) })
 	if err != nil {
 		return fmt.Errorf("write image facts: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"path/filepath"
 )
 
 // Import stores a snapshot copied back from elsewhere (an off-host copy):
@@ -35,21 +34,13 @@ func (s *Store) Import(ctx context.Context, meta *Metadata, stored io.Reader) (*
 		return nil, fmt.Errorf("import snapshot %q: already in the store (or unreadable: %v)", m.ID, err)
 	}
 	dir, _ := s.kindDir(Good)
-	err = atomicWrite(dir, m.File, true, func(w io.Writer) error {
+	snap, err := commitStream(dir, &m, Good, func(w io.Writer) error {
 		return copyChecked(ctx, w, stored, &m)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("import snapshot %q: %w", m.ID, err)
 	}
-	dataPath := filepath.Join(dir, m.File)
-	err = atomicWrite(dir, m.ID+metaSuffix, true, func(w io.Writer) error { return writeJSON(w, &m) })
-	if err != nil {
-		if rmErr := removeIfExists(dataPath); rmErr == nil {
-			_ = syncDir(dir)
-		}
-		return nil, fmt.Errorf("import snapshot %q: write metadata: %w", m.ID, err)
-	}
-	return &Snapshot{Meta: m, Path: dataPath, MetaPath: filepath.Join(dir, m.ID+metaSuffix), Kind: Good}, nil
+	return snap, nil
 }
 
 // copyChecked copies the stored bytes and compares them with the metadata.

@@ -6,10 +6,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
-const stagingDir = "staging"
+// Names inside the store directory.
+const (
+	snapshotsDir      = "snapshots"
+	suspectDir        = "suspect"
+	imagesDir         = "images"
+	restoreRecordName = "restore-record.json"
+	lockName          = "lock"
+	stagingDir        = "staging"
+)
 
 // Layout lists the directories of a store at dir, the store's root first, as
 // Open creates them.
@@ -45,29 +52,39 @@ func OpenExisting(dir string) (*Store, error) {
 	return Open(dir)
 }
 
-// LockState says whether another process holds the store lock, and who,
-// without taking it: a shared, non-blocking flock on the existing lock file
-// conflicts with Lock's exclusive one but, unlike Lock, neither creates the
-// file nor disturbs the holder. A lock file that does not exist was never
-// taken. held can be true with an error that says why the holder is unknown.
-func (s *Store) LockState() (held bool, holder string, err error) {
-	path := filepath.Join(s.Dir, lockName)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, "", nil
+func (k Kind) subdir() (string, error) {
+	switch k {
+	case Good:
+		return snapshotsDir, nil
+	case Suspect:
+		return suspectDir, nil
 	}
+	return "", fmt.Errorf("unknown snapshot kind %d", int(k))
+}
+
+func (s *Store) kindDir(k Kind) (string, error) {
+	sub, err := k.subdir()
 	if err != nil {
-		return false, "", err
+		return "", err
 	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	if err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return false, "", nil
+	return filepath.Join(s.Dir, sub), nil
+}
+
+// paths returns where the snapshot's files are, derived from its kind and
+// id rather than trusted from the caller, so a forged Snapshot cannot make
+// Remove delete something outside the store.
+func (s *Store) paths(snap *Snapshot) (data, meta string, err error) {
+	if err := checkID(snap.Meta.ID); err != nil {
+		return "", "", err
 	}
-	if !errors.Is(err, syscall.EWOULDBLOCK) {
-		return false, "", fmt.Errorf("flock %s: %w", path, err)
+	dir, err := s.kindDir(snap.Kind)
+	if err != nil {
+		return "", "", err
 	}
-	holder, err = s.LockHolder()
-	return true, holder, err
+	data = filepath.Join(dir, snap.Meta.ID+dataSuffix)
+	meta = filepath.Join(dir, snap.Meta.ID+metaSuffix)
+	if (snap.Path != "" && snap.Path != data) || (snap.MetaPath != "" && snap.MetaPath != meta) {
+		return "", "", fmt.Errorf("paths %s, %s are not where a %s snapshot %q is stored", snap.Path, snap.MetaPath, snap.Kind, snap.Meta.ID)
+	}
+	return data, meta, nil
 }

@@ -1,9 +1,7 @@
 package store
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,37 +53,5 @@ func TestOpenExisting(t *testing.T) {
 	}
 	if _, err := OpenExisting(dir); err == nil || !strings.Contains(err.Error(), images+" is not a directory") {
 		t.Errorf("images/ a file: %v", err)
-	}
-}
-
-func TestLockState(t *testing.T) {
-	st, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockFile := filepath.Join(st.Dir, lockName)
-	if held, holder, err := st.LockState(); held || holder != "" || err != nil {
-		t.Errorf("never locked: %v %q %v", held, holder, err)
-	}
-	if _, err := os.Stat(lockFile); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("LockState created the lock file: %v", err)
-	}
-	unlock, err := st.Lock(context.Background(), 0, "backup (cron)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	held, holder, err := st.LockState()
-	if !held || !strings.HasPrefix(holder, fmt.Sprintf("pid %d: ", os.Getpid())) || err != nil {
-		t.Errorf("while held: %v %q %v", held, holder, err)
-	}
-	// The holder keeps its lock.
-	if _, err := st.Lock(context.Background(), 0, "other"); !errors.Is(err, ErrLockTimeout) {
-		t.Errorf("lock no longer held after LockState: %v", err)
-	}
-	if err := unlock(); err != nil {
-		t.Fatal(err)
-	}
-	if held, _, err := st.LockState(); held || err != nil {
-		t.Errorf("after unlock: %v %v", held, err)
 	}
 }

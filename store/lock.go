@@ -4,26 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
 )
 
 // ErrLockTimeout is returned (wrapped, naming the holder) when the store
 // lock could not be taken in time.
 var ErrLockTimeout = errors.New("timed out waiting for the store lock")
-
-// lockRetryDelay is how often a waiting Lock retries.
-const lockRetryDelay = 50 * time.Millisecond
-
-// maxHolderSize bounds how much of a holder's command line is shown.
-const maxHolderSize = 4 << 10
 
 // Lock takes the store's exclusive lock, waiting up to timeout (one try when
 // timeout <= 0). The lock is an flock(2) on <dir>/lock: it is released when the
@@ -32,39 +22,19 @@ const maxHolderSize = 4 << 10
 // read from the kernel (/proc/locks) instead. unlock is safe to call more than once.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (unlock func() error, err error) {
 	path := filepath.Join(s.Dir, lockName)
-	fl := flock.New(path, flock.SetPermissions(fileMode))
-	ok, err := tryLock(ctx, fl, timeout)
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if !ok {
+	release, err := filelock.Lock(ctx, path, timeout)
+	if errors.Is(err, filelock.ErrLocked) {
 		return nil, fmt.Errorf("lock %s: %w after %v; held by %s", path, ErrLockTimeout, timeout, s.describeHolder())
 	}
-	var once sync.Once
-	var unlockErr error
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
 	return func() error {
-		once.Do(func() {
-			if err := fl.Unlock(); err != nil {
-				unlockErr = fmt.Errorf("unlock %s (%s): %w", path, holder, err)
-			}
-		})
-		return unlockErr
+		if err := release(); err != nil {
+			return fmt.Errorf("unlock %s (%s): %w", path, holder, err)
+		}
+		return nil
 	}, nil
-}
-
-func tryLock(ctx context.Context, fl *flock.Flock, timeout time.Duration) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	if timeout <= 0 {
-		return fl.TryLock()
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return fl.TryLockContext(ctx, lockRetryDelay)
 }
 
 // describeHolder names the holder for an error message, never failing.
@@ -83,44 +53,18 @@ func (s *Store) describeHolder() string {
 // etcd-ramdisk backup --reason cron"), or "" when the lock is free. It asks
 // the kernel which process holds an flock on the lock file's inode.
 func (s *Store) LockHolder() (string, error) {
-	return lockHolder(filepath.Join(s.Dir, lockName), "/proc/locks")
+	return hostfs.FlockHolder(filepath.Join(s.Dir, lockName))
 }
 
-func lockHolder(path, procLocks string) (string, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+// LockState says whether another process holds the store lock, and who,
+// without taking it (filelock.Held): it neither creates the lock file nor
+// disturbs the holder. A lock file that does not exist was never taken. held
+// can be true with an error that says why the holder is unknown.
+func (s *Store) LockState() (held bool, holder string, err error) {
+	held, err = filelock.Held(filepath.Join(s.Dir, lockName))
+	if !held || err != nil {
+		return false, "", err
 	}
-	if err != nil {
-		return "", err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", fmt.Errorf("stat %s: no inode", path)
-	}
-	data, err := os.ReadFile(procLocks)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", procLocks, err)
-	}
-	want := fmt.Sprintf(":%d", st.Ino)
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		// 1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF
-		if len(f) < 6 || f[1] != "FLOCK" || !strings.HasSuffix(f[5], want) {
-			continue
-		}
-		return describePID(f[4]), nil
-	}
-	return "", nil
-}
-
-func describePID(pid string) string {
-	cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
-	if err != nil || len(cmd) == 0 {
-		return "pid " + pid
-	}
-	if len(cmd) > maxHolderSize {
-		cmd = cmd[:maxHolderSize]
-	}
-	return "pid " + pid + ": " + strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
+	holder, err = s.LockHolder()
+	return true, holder, err
 }

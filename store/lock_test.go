@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +140,37 @@ func TestLockProcesses(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("child: %v", err)
+	}
+}
+
+func TestLockState(t *testing.T) {
+	st, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockFile := filepath.Join(st.Dir, lockName)
+	if held, holder, err := st.LockState(); held || holder != "" || err != nil {
+		t.Errorf("never locked: %v %q %v", held, holder, err)
+	}
+	if _, err := os.Stat(lockFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LockState created the lock file: %v", err)
+	}
+	unlock, err := st.Lock(context.Background(), 0, "backup (cron)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, holder, err := st.LockState()
+	if !held || !strings.HasPrefix(holder, fmt.Sprintf("pid %d: ", os.Getpid())) || err != nil {
+		t.Errorf("while held: %v %q %v", held, holder, err)
+	}
+	// The holder keeps its lock.
+	if _, err := st.Lock(context.Background(), 0, "other"); !errors.Is(err, ErrLockTimeout) {
+		t.Errorf("lock no longer held after LockState: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if held, _, err := st.LockState(); held || err != nil {
+		t.Errorf("after unlock: %v %v", held, err)
 	}
 }

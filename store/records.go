@@ -75,7 +75,7 @@ func (s *Store) WriteRestoreRecord(r RestoreRecord) error {
 
 // writeRecord atomically replaces one of the store's small JSON records.
 func (s *Store) writeRecord(what, name string, v any) error {
-	err := atomicWrite(s.Dir, name, false, func(w io.Writer) error { return writeJSON(w, v) })
+	err := atomicWrite(s.Dir, name, func(w io.Writer) error { return writeJSON(w, v) })
 	if err != nil {
 		return fmt.Errorf("write %s: %w", what, err)
 	}
@@ -149,7 +149,7 @@ func (s *Store) WriteImageArchive(digest string, write func(io.Writer) error) er
 		return fmt.Errorf("write image archive: digest %q is not sha256:<64 hex>", digest)
 	}
 	dir := filepath.Join(s.Dir, imagesDir)
-	if err := atomicWrite(dir, imageArchiveName(digest), false, write); err != nil {
+	if err := atomicWrite(dir, imageArchiveName(digest), write); err != nil {
 		return fmt.Errorf("write image archive %s: %w", digest, err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -67,21 +66,4 @@ func (s *Store) ReadShutdownRecord() (*ShutdownRecord, error) {
 		return nil, err
 	}
 	return &r, nil
-}
-
-// BootIDEnv is a test-only override of the boot id: the test bed's reboots
-// do not reboot the kernel. Never set it on a real node.
-const BootIDEnv = "ETCD_RAMDISK_TEST_BOOT_ID"
-
-// BootID returns the kernel's id of the running boot, or "" when it cannot be
-// read (not Linux).
-func BootID() string {
-	if id := os.Getenv(BootIDEnv); id != "" {
-		return id
-	}
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
 // Staged is a compressed data file written and fsynced in the store under a
@@ -22,32 +22,18 @@ type Staged struct {
 
 // Stage compresses raw into a temporary data file in one pass that also
 // hashes it, and makes the file durable. Call it under the lock.
-func (s *Store) Stage(ctx context.Context, raw io.Reader) (_ *Staged, err error) {
+func (s *Store) Stage(ctx context.Context, raw io.Reader) (*Staged, error) {
 	dir, err := s.kindDir(Good)
 	if err != nil {
 		return nil, fmt.Errorf("stage snapshot: %w", err)
 	}
-	f, err := os.CreateTemp(dir, tempPrefix+"staged"+dataSuffix+".")
+	sg := &Staged{}
+	sg.path, err = hostfs.WriteTemp(dir, tempPrefix+"staged"+dataSuffix+".", fileMode, func(w io.Writer) error {
+		var err error
+		sg.raw, sg.stored, sg.sha256, err = compressStream(ctx, w, raw)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("stage snapshot: %w", err)
-	}
-	sg := &Staged{path: f.Name()}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(sg.path)
-		}
-	}()
-	if err := f.Chmod(fileMode); err != nil {
-		return nil, fmt.Errorf("stage snapshot: %w", err)
-	}
-	if sg.raw, sg.stored, sg.sha256, err = compressStream(ctx, f, raw); err != nil {
-		return nil, fmt.Errorf("stage snapshot: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("stage snapshot: %w", err)
-	}
-	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("stage snapshot: %w", err)
 	}
 	return sg, nil
@@ -77,39 +63,11 @@ func (s *Store) Commit(ctx context.Context, meta *Metadata, sg *Staged, kind Kin
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("write snapshot %q: %w", m.ID, err)
 	}
-	failpoint.Inject("store-before-rename" + filepath.Ext(dataSuffix))
-	dataPath := filepath.Join(dir, m.File)
-	if err := renameNoReplace(sg.path, dataPath); err != nil {
+	snap, err := commit(dir, sg.path, &m, kind)
+	if err != nil {
 		return nil, fmt.Errorf("write snapshot %q: %w", m.ID, err)
 	}
 	sg.committed = true
-	if err := syncDirs(dir, filepath.Dir(sg.path)); err != nil {
-		os.Remove(dataPath)
-		return nil, fmt.Errorf("write snapshot %q: %w", m.ID, err)
-	}
-	err = atomicWrite(dir, m.ID+metaSuffix, true, func(w io.Writer) error {
-		return writeJSON(w, &m)
-	})
-	if err != nil {
-		if rmErr := removeIfExists(dataPath); rmErr == nil {
-			_ = syncDir(dir)
-		}
-		return nil, fmt.Errorf("write snapshot %q: write metadata: %w", m.ID, err)
-	}
 	*meta = m
-	return &Snapshot{Meta: m, Path: dataPath, MetaPath: filepath.Join(dir, m.ID+metaSuffix), Kind: kind}, nil
-}
-
-func syncDirs(dirs ...string) error {
-	seen := map[string]bool{}
-	for _, d := range dirs {
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return snap, nil
 }

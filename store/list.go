@@ -1,0 +1,131 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// List returns the good snapshots, newest first in the store's order
+// (Compare: by sequence, never by the clock), and the files in
+// snapshots/ that are not valid snapshots. err is set only when the
+// directory cannot be read.
+func (s *Store) List() (snaps []Snapshot, problems []Problem, err error) {
+	return s.list(Good)
+}
+
+// ListSuspect is List for the snapshots kept aside in suspect/.
+func (s *Store) ListSuspect() ([]Snapshot, []Problem, error) {
+	return s.list(Suspect)
+}
+
+func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
+	dir, err := s.kindDir(kind)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list %s snapshots: %w", kind, err)
+	}
+	present := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		present[e.Name()] = true
+	}
+	var snaps []Snapshot
+	var problems []Problem
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		switch {
+		case strings.HasPrefix(name, tempPrefix):
+			problems = append(problems, Problem{path, errors.New("leftover temporary file of an interrupted write")})
+		case strings.HasSuffix(name, metaSuffix):
+			snap, err := s.load(kind, strings.TrimSuffix(name, metaSuffix))
+			if err != nil {
+				problems = append(problems, Problem{path, err})
+				continue
+			}
+			snaps = append(snaps, *snap)
+		case strings.HasSuffix(name, dataSuffix):
+			if !present[strings.TrimSuffix(name, dataSuffix)+metaSuffix] {
+				problems = append(problems, Problem{path, errors.New("orphan data file without metadata")})
+			}
+		default:
+			problems = append(problems, Problem{path, errors.New("unexpected file")})
+		}
+	}
+	sortNewestFirst(snaps)
+	return snaps, problems, nil
+}
+
+// load reads and checks the snapshot id of kind: its metadata must be valid
+// and name itself, and its data file must exist with the recorded size.
+func (s *Store) load(kind Kind, id string) (*Snapshot, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	dir, err := s.kindDir(kind)
+	if err != nil {
+		return nil, err
+	}
+	metaPath := filepath.Join(dir, id+metaSuffix)
+	m, err := readMetadata(metaPath)
+	if err != nil {
+		return nil, err
+	}
+	if m.ID != id {
+		return nil, fmt.Errorf("metadata id %q does not match its file name", m.ID)
+	}
+	dataPath := filepath.Join(dir, m.File)
+	fi, err := os.Lstat(dataPath)
+	if err != nil {
+		return nil, fmt.Errorf("data file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("data file %s is not a regular file (mode %v)", dataPath, fi.Mode())
+	}
+	if fi.Size() != m.StoredSize {
+		return nil, fmt.Errorf("data file %s is %d bytes, metadata says %d: %w", dataPath, fi.Size(), m.StoredSize, ErrCorrupt)
+	}
+	return &Snapshot{Meta: *m, Path: dataPath, MetaPath: metaPath, Kind: kind}, nil
+}
+
+// Get returns the good or suspect snapshot id. It returns an error wrapping
+// ErrNoSnapshot when there is none, and the problem when its files are
+// invalid.
+func (s *Store) Get(id string) (*Snapshot, error) {
+	if err := checkID(id); err != nil {
+		return nil, fmt.Errorf("get snapshot: %w", err)
+	}
+	for _, k := range []Kind{Good, Suspect} {
+		dir, _ := s.kindDir(k)
+		_, err := os.Lstat(filepath.Join(dir, id+metaSuffix))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		snap, err := s.load(k, id)
+		if err != nil {
+			return nil, fmt.Errorf("get snapshot %q: %w", id, err)
+		}
+		return snap, nil
+	}
+	return nil, fmt.Errorf("get snapshot %q: %w", id, ErrNoSnapshot)
+}
+
+// Newest returns the newest good snapshot in the store's order (the last one
+// written, whatever its time says), or an error wrapping ErrNoSnapshot. It does
+// not verify the checksum.
+func (s *Store) Newest() (*Snapshot, error) {
+	snaps, _, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	if len(snaps) == 0 {
+		return nil, fmt.Errorf("newest snapshot in %s: %w", s.Dir, ErrNoSnapshot)
+	}
+	return &snaps[0], nil
+}
