@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
-	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -94,15 +92,38 @@ type Run struct {
 	Values map[string]float64
 }
 
+// Backup is what a backup run produced, in the values recorded here. Its zero
+// value records nothing about the snapshot: the run failed before one, or it
+// was kept aside as suspect.
+type Backup struct {
+	Shutdown bool // --reason shutdown: its outcome is recorded on its own
+	Skipped  bool // the revision was unchanged: nothing written
+	Stored   bool // a good snapshot was written
+	// Revision is the stored snapshot's, or the unchanged one when Skipped.
+	Revision    int64
+	Keys        int64 // of the stored snapshot
+	RawBytes    int64
+	StoredBytes int64
+	Offhost     *Offhost // nil when no off-host copy ran
+}
+
+// Offhost is what the off-host copy after a backup did.
+type Offhost struct {
+	OK              bool // it succeeded or had nothing to send
+	Backlog         int
+	UploadedBytes   int64
+	RemoteSnapshots int
+	LastCopy        *time.Time // nil when nothing was ever copied
+}
+
 // BackupRun describes a backup that started at start and just ended.
-func BackupRun(start time.Time, exitCode int, reason string, res *jobs.Result) Run {
+func BackupRun(start time.Time, exitCode int, b Backup) Run {
 	r := Run{Job: JobBackup, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
-	if reason == store.ReasonShutdown {
+	if b.Shutdown {
 		r.Values[ShutdownBackupOK] = boolValue(exitCode == 0)
 	}
-	if res != nil && res.Offhost != nil && res.Offhost.Skipped == "" {
-		oh := res.Offhost
-		r.Values[OffhostCopyOK] = boolValue(oh.Err == nil)
+	if oh := b.Offhost; oh != nil {
+		r.Values[OffhostCopyOK] = boolValue(oh.OK)
 		r.Values[OffhostBacklog] = float64(oh.Backlog)
 		r.Values[OffhostUploaded] = float64(oh.UploadedBytes)
 		r.Values[OffhostRemote] = float64(oh.RemoteSnapshots)
@@ -111,29 +132,35 @@ func BackupRun(start time.Time, exitCode int, reason string, res *jobs.Result) R
 		}
 	}
 	switch {
-	case res == nil:
-	case res.Skipped:
+	case b.Skipped:
 		r.Values[SnapshotSkipped] = 1
-		r.Values[SnapshotRevision] = float64(res.Revision)
-	case res.Snapshot != nil && res.Snapshot.Kind == store.Good:
-		m := res.Snapshot.Meta
+		r.Values[SnapshotRevision] = float64(b.Revision)
+	case b.Stored:
 		r.Values[SnapshotSkipped] = 0
-		r.Values[SnapshotRevision] = float64(m.Etcd.Revision)
-		r.Values[SnapshotKeys] = float64(m.Etcd.TotalKeys)
-		r.Values[SnapshotRawBytes] = float64(m.RawSize)
-		r.Values[SnapshotStoredBytes] = float64(m.StoredSize)
+		r.Values[SnapshotRevision] = float64(b.Revision)
+		r.Values[SnapshotKeys] = float64(b.Keys)
+		r.Values[SnapshotRawBytes] = float64(b.RawBytes)
+		r.Values[SnapshotStoredBytes] = float64(b.StoredBytes)
 	}
 	return r
 }
 
+// Restore is what a restore run put into the data dir; its zero value
+// restored nothing.
+type Restore struct {
+	Restored bool
+	Revision int64
+	Taken    time.Time // when the restored snapshot was taken
+	Stale    bool      // it may be older than etcd's last state
+}
+
 // RestoreRun describes a restore that started at start and just ended.
-func RestoreRun(start time.Time, exitCode int, res *jobs.RestoreResult) Run {
+func RestoreRun(start time.Time, exitCode int, rs Restore) Run {
 	r := Run{Job: JobRestore, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
-	if res != nil && res.Snapshot != nil {
-		m := res.Snapshot.Meta
-		r.Values[RestoredStale] = boolValue(res.Stale != "")
-		r.Values[RestoredRevision] = float64(m.Etcd.Revision)
-		r.Values[RestoredAge] = r.End.Sub(m.Time).Seconds()
+	if rs.Restored {
+		r.Values[RestoredStale] = boolValue(rs.Stale)
+		r.Values[RestoredRevision] = float64(rs.Revision)
+		r.Values[RestoredAge] = r.End.Sub(rs.Taken).Seconds()
 	}
 	return r
 }

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
-	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -232,35 +230,32 @@ func TestConcurrentJobs(t *testing.T) {
 }
 
 func TestRestoreRunStale(t *testing.T) {
-	snap := &store.Snapshot{Kind: store.Good, Meta: store.Metadata{Time: time.Now(), Etcd: store.EtcdStatus{Revision: 12}}}
-	for stale, want := range map[string]float64{"": 0, "no shutdown backup since …": 1} {
-		r := RestoreRun(time.Now(), 0, &jobs.RestoreResult{Snapshot: snap, Stale: stale})
+	for stale, want := range map[bool]float64{false: 0, true: 1} {
+		r := RestoreRun(time.Now(), 0, Restore{Restored: true, Taken: time.Now(), Revision: 12, Stale: stale})
 		if got, ok := r.Values[RestoredStale]; !ok || got != want {
-			t.Errorf("stale %q: %s = %v (set %v), want %v", stale, RestoredStale, got, ok, want)
+			t.Errorf("stale %v: %s = %v (set %v), want %v", stale, RestoredStale, got, ok, want)
 		}
 	}
 }
 
 func TestRunsFromResults(t *testing.T) {
-	snap := &store.Snapshot{Kind: store.Good, Meta: store.Metadata{
-		Time: time.Now().Add(-time.Hour), RawSize: 100, StoredSize: 40,
-		Etcd: store.EtcdStatus{Revision: 12, TotalKeys: 3},
-	}}
+	stored := Backup{Stored: true, Revision: 12, Keys: 3, RawBytes: 100, StoredBytes: 40}
 	tests := []struct {
 		name string
 		run  Run
 		want map[string]float64
 	}{
-		{"backup stored", BackupRun(t0, 0, store.ReasonCron, &jobs.Result{Snapshot: snap, Revision: 12}),
+		{"backup stored", BackupRun(t0, 0, stored),
 			map[string]float64{SnapshotRawBytes: 100, SnapshotStoredBytes: 40, SnapshotRevision: 12, SnapshotKeys: 3, SnapshotSkipped: 0}},
-		{"backup unchanged", BackupRun(t0, 0, store.ReasonCron, &jobs.Result{Skipped: true, Revision: 12}),
+		{"backup unchanged", BackupRun(t0, 0, Backup{Skipped: true, Revision: 12}),
 			map[string]float64{SnapshotRevision: 12, SnapshotSkipped: 1}},
-		{"backup suspect", BackupRun(t0, 9, store.ReasonCron, &jobs.Result{Snapshot: &store.Snapshot{Kind: store.Suspect, Meta: snap.Meta}}), map[string]float64{}},
-		{"backup failed early", BackupRun(t0, 4, store.ReasonCron, nil), map[string]float64{}},
-		{"shutdown backup failed", BackupRun(t0, 5, store.ReasonShutdown, nil), map[string]float64{ShutdownBackupOK: 0}},
-		{"shutdown backup unchanged", BackupRun(t0, 0, store.ReasonShutdown, &jobs.Result{Skipped: true, Revision: 12}),
+		{"backup failed early", BackupRun(t0, 4, Backup{}), map[string]float64{}},
+		{"shutdown backup failed", BackupRun(t0, 5, Backup{Shutdown: true}), map[string]float64{ShutdownBackupOK: 0}},
+		{"shutdown backup unchanged", BackupRun(t0, 0, Backup{Shutdown: true, Skipped: true, Revision: 12}),
 			map[string]float64{SnapshotRevision: 12, SnapshotSkipped: 1, ShutdownBackupOK: 1}},
-		{"restore no-op", RestoreRun(t0, 0, &jobs.RestoreResult{NoOp: "member/ exists"}), map[string]float64{}},
+		{"backup and off-host copy", BackupRun(t0, 0, Backup{Offhost: &Offhost{OK: true, Backlog: 1, UploadedBytes: 40, RemoteSnapshots: 3, LastCopy: &t0}}),
+			map[string]float64{OffhostCopyOK: 1, OffhostBacklog: 1, OffhostUploaded: 40, OffhostRemote: 3, OffhostLastCopy: float64(t0.Unix())}},
+		{"restore no-op", RestoreRun(t0, 0, Restore{}), map[string]float64{}},
 		{"defrag", DefragRun(t0, 0), nil},
 	}
 	for _, tt := range tests {
@@ -276,7 +271,7 @@ func TestRunsFromResults(t *testing.T) {
 		})
 	}
 
-	r := RestoreRun(time.Now(), 0, &jobs.RestoreResult{Snapshot: snap})
+	r := RestoreRun(time.Now(), 0, Restore{Restored: true, Revision: 12, Taken: time.Now().Add(-time.Hour)})
 	if r.Values[RestoredRevision] != 12 {
 		t.Errorf("restored_revision = %v", r.Values[RestoredRevision])
 	}

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
+	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -28,71 +33,134 @@ func backupCommand() *cli.Command {
 			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
 			metricsFlag(),
 		}, policyFlags()...),
-		Action: runBackup,
+		Action: func(c *cli.Context) error {
+			return runBackup(c.Context, backupOptions{
+				globalOptions: readGlobal(c),
+				Reason:        c.String("reason"), Method: c.String("method"), From: c.String("from"),
+				StopEtcd: c.String("stop-etcd"), AcceptReset: c.Bool("accept-reset"),
+				MetricsFile: c.String("metrics-file"), Policy: readPolicy(c),
+			}, newDeps(c))
+		},
 	}
 }
 
-func runBackup(c *cli.Context) (err error) {
+type backupOptions struct {
+	globalOptions
+	Reason      string // store.Reason*
+	Method      string // jobs.Method*
+	From        string // jobs.From*
+	StopEtcd    string // stopAuto, stopAlways or stopNever
+	AcceptReset bool
+	MetricsFile string
+	Policy      store.Policy
+}
+
+func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
+	ctx = d.start(ctx)
 	start := time.Now()
 	var res *jobs.Result
-	defer func() { writeMetrics(c, metrics.BackupRun(start, exitCode(err), c.String("reason"), res)) }()
-	switch c.String("method") {
+	defer func() {
+		writeMetrics(ctx, o.MetricsFile, metrics.BackupRun(start, exitCode(err), backupMetrics(o.Reason, res)))
+	}()
+	switch o.Method {
 	case jobs.MethodAuto, jobs.MethodExec, jobs.MethodSidecar:
 	default:
-		return usageError{fmt.Errorf("--method %q: want auto, exec or sidecar", c.String("method"))}
+		return usageError{fmt.Errorf("--method %q: want auto, exec or sidecar", o.Method)}
 	}
-	switch c.String("from") {
+	switch o.From {
 	case jobs.FromAuto, jobs.FromEtcd, jobs.FromDataDir:
 	default:
-		return usageError{fmt.Errorf("--from %q: want auto, etcd or data-dir", c.String("from"))}
+		return usageError{fmt.Errorf("--from %q: want auto, etcd or data-dir", o.From)}
 	}
-	stop, systemDown, err := shutdownPlan(c)
+	stop, systemDown, err := shutdownPlan(ctx, o, d)
 	if err != nil {
 		return err
 	}
-	j, ctx, err := openJob(c)
+	j, ctx, err := openJob(ctx, o.globalOptions, d)
 	if err != nil {
-		if c.String("reason") == store.ReasonShutdown {
+		if o.Reason == store.ReasonShutdown {
 			// containerd gone or the manifest broken: the next boot must still
 			// learn that this shutdown backup failed.
-			if st, serr := store.Open(c.String("backup-dir")); serr == nil {
-				jobs.RecordShutdownFailure(st, systemDown, err, logger(c.Bool("debug")))
+			if st, serr := store.Open(o.BackupDir); serr == nil {
+				jobs.RecordShutdownFailure(st, systemDown, err, logging.G(ctx))
 			}
 		}
 		return err
 	}
 	defer j.rt.Close()
-	off, offErr := loadOffhost(c)
+	off, offErr := loadOffhost(o.globalOptions)
 	if offErr != nil {
 		// Never at the local backup's expense: it runs, status reports the config.
-		logger(c.Bool("debug")).Warn("off-host copies skipped: their config is unusable", "err", offErr)
+		logging.G(ctx).Warn("off-host copies skipped: their config is unusable", "err", offErr)
 	}
 	res, err = jobs.Backup(ctx, j.rt, j.st, j.m, jobs.Options{
-		Reason: c.String("reason"), Method: c.String("method"),
-		From: c.String("from"), StopEtcd: stop, SystemShutdown: systemDown,
-		AcceptReset: c.Bool("accept-reset"), LockTimeout: c.Duration("lock-timeout"),
-		Policy: policy(c), Logger: logger(c.Bool("debug")), Offhost: off,
+		Reason: o.Reason, Method: o.Method,
+		From: o.From, StopEtcd: stop, SystemShutdown: systemDown,
+		AcceptReset: o.AcceptReset, LockTimeout: o.LockTimeout,
+		Policy: o.Policy, Logger: logging.G(ctx), Offhost: off,
 	})
-	if res != nil {
-		defer printCopy(c, res.Offhost)
-		switch {
-		case res.NoData != "":
-			fmt.Fprintf(c.App.Writer, "nothing to back up: %s\n", res.NoData)
-		case res.Skipped:
-			fmt.Fprintf(c.App.Writer, "unchanged at revision %d: no new snapshot\n", res.Revision)
-		case res.Snapshot != nil:
-			m := res.Snapshot.Meta
-			how := res.Method
-			if m.FromDataDir() {
-				how = "from the data dir"
-				if res.EtcdStopped != "" {
-					how += " after stopping etcd with " + res.EtcdStopped
-				}
-			}
-			fmt.Fprintf(c.App.Writer, "%s %s revision %d db-keys %d raw %d stored %d (%s, %s)\n", res.Snapshot.Kind, m.ID, m.Etcd.Revision, m.Etcd.TotalKeys, m.RawSize, m.StoredSize, how, res.Duration.Round(1e6))
-		}
-	}
+	printBackup(d.Stdout, res)
 	return err
+}
+
+// printBackup says what the backup wrote, then what its off-host copy did.
+func printBackup(w io.Writer, res *jobs.Result) {
+	if res == nil {
+		return
+	}
+	switch {
+	case res.NoData != "":
+		fmt.Fprintf(w, "nothing to back up: %s\n", res.NoData)
+	case res.Skipped:
+		fmt.Fprintf(w, "unchanged at revision %d: no new snapshot\n", res.Revision)
+	case res.Snapshot != nil:
+		m := res.Snapshot.Meta
+		how := res.Method
+		if m.FromDataDir() {
+			how = "from the data dir"
+			if res.EtcdStopped != "" {
+				how += " after stopping etcd with " + res.EtcdStopped
+			}
+		}
+		fmt.Fprintf(w, "%s %s revision %d db-keys %d raw %d stored %d (%s, %s)\n", res.Snapshot.Kind, m.ID, m.Etcd.Revision, m.Etcd.TotalKeys, m.RawSize, m.StoredSize, how, res.Duration.Round(1e6))
+	}
+	printCopy(w, res.Offhost)
+}
+
+// printCopy says what the off-host copy after a backup did.
+func printCopy(w io.Writer, r *offhost.Result) {
+	switch {
+	case r == nil:
+	case r.Skipped != "":
+		fmt.Fprintf(w, "off-host: skipped (%s)\n", r.Skipped)
+	case r.Err != nil:
+		fmt.Fprintf(w, "off-host: WARNING copy failed, %d snapshot(s) waiting, local snapshots kept: %v\n", r.Backlog, r.Err)
+	case len(r.Uploaded) > 0:
+		fmt.Fprintf(w, "off-host: copied %s (%s) to %s in %s; %d on the target, %d waiting\n", strings.Join(r.Uploaded, ", "), status.Human(r.UploadedBytes), r.Target, r.Duration.Round(time.Millisecond), r.RemoteSnapshots, r.Backlog)
+	default:
+		fmt.Fprintf(w, "off-host: up to date (%s)\n", r.Target)
+	}
+}
+
+// backupMetrics is what metrics records of a backup: the snapshot only when
+// a good one was written (a suspect one is kept aside, not counted).
+func backupMetrics(reason string, res *jobs.Result) metrics.Backup {
+	b := metrics.Backup{Shutdown: reason == store.ReasonShutdown}
+	if res == nil {
+		return b
+	}
+	if oh := res.Offhost; oh != nil && oh.Skipped == "" {
+		b.Offhost = &metrics.Offhost{OK: oh.Err == nil, Backlog: oh.Backlog, UploadedBytes: oh.UploadedBytes, RemoteSnapshots: oh.RemoteSnapshots, LastCopy: oh.LastCopy}
+	}
+	switch {
+	case res.Skipped:
+		b.Skipped, b.Revision = true, res.Revision
+	case res.Snapshot != nil && res.Snapshot.Kind == store.Good:
+		m := res.Snapshot.Meta
+		b.Stored, b.Revision, b.Keys = true, m.Etcd.Revision, m.Etcd.TotalKeys
+		b.RawBytes, b.StoredBytes = m.RawSize, m.StoredSize
+	}
+	return b
 }
 
 const (
@@ -105,48 +173,16 @@ const (
 // --stop-etcd. auto stops etcd only while systemd takes the system down: after
 // kubelet has stopped, so nothing starts etcd again, and never on a mere
 // `systemctl restart kubelet`.
-func shutdownPlan(c *cli.Context) (stop, systemDown bool, err error) {
-	v := c.String("stop-etcd")
-	switch v {
+func shutdownPlan(ctx context.Context, o backupOptions, d deps) (stop, systemDown bool, err error) {
+	switch o.StopEtcd {
 	case stopAuto, stopAlways, stopNever:
 	default:
-		return false, false, usageError{fmt.Errorf("--stop-etcd %q: want auto, always or never", v)}
+		return false, false, usageError{fmt.Errorf("--stop-etcd %q: want auto, always or never", o.StopEtcd)}
 	}
-	if c.String("reason") == store.ReasonShutdown {
-		state := hostfs.SystemState(c.Context)
-		logger(c.Bool("debug")).Info("system state", "systemd", state)
+	if o.Reason == store.ReasonShutdown {
+		state := d.SystemState(ctx)
+		logging.G(ctx).Info("system state", "systemd", state)
 		systemDown = state == "stopping"
 	}
-	return v == stopAlways || (v == stopAuto && systemDown), systemDown, nil
-}
-
-func policyFlags() []cli.Flag {
-	d := store.DefaultPolicy()
-	return []cli.Flag{
-		&cli.IntFlag{Name: "keep-last", Value: d.Last, Usage: "keep the newest N snapshots"},
-		&cli.IntFlag{Name: "keep-hourly", Value: d.Hourly, Usage: "keep the newest snapshot of each of the last N hours"},
-		&cli.IntFlag{Name: "keep-daily", Value: d.Daily, Usage: "keep the newest snapshot of each of the last N UTC days"},
-		&cli.IntFlag{Name: "keep-weekly", Value: d.Weekly, Usage: "keep the newest snapshot of each of the last N weeks"},
-		&cli.IntFlag{Name: "keep-monthly", Value: d.Monthly, Usage: "keep the newest snapshot of each of the last N months"},
-	}
-}
-
-func policy(c *cli.Context) store.Policy {
-	return store.Policy{Last: c.Int("keep-last"), Hourly: c.Int("keep-hourly"), Daily: c.Int("keep-daily"), Weekly: c.Int("keep-weekly"), Monthly: c.Int("keep-monthly")}
-}
-
-func metricsFlag() cli.Flag {
-	return &cli.StringFlag{Name: "metrics-file", EnvVars: []string{"ETCD_RAMDISK_METRICS_FILE"}, Usage: "record this run for node_exporter's textfile collector in `PATH` (*.prom; may be shared by backup, restore and defrag)"}
-}
-
-// writeMetrics records a run in --metrics-file. Metrics never change a job's
-// outcome: a failure to write them only warns.
-func writeMetrics(c *cli.Context, run metrics.Run) {
-	path := c.String("metrics-file")
-	if path == "" {
-		return
-	}
-	if err := metrics.Write(path, run); err != nil {
-		logger(c.Bool("debug")).Warn("metrics not written", "file", path, "err", err)
-	}
+	return o.StopEtcd == stopAlways || (o.StopEtcd == stopAuto && systemDown), systemDown, nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/urfave/cli/v2"
@@ -15,19 +17,29 @@ func defragCommand() *cli.Command {
 		Name:  "defrag",
 		Usage: "defragment etcd's database with etcdctl inside the etcd image (daily cron)",
 		Flags: []cli.Flag{metricsFlag()},
-		Action: func(c *cli.Context) (err error) {
-			start := time.Now()
-			defer func() { writeMetrics(c, metrics.DefragRun(start, exitCode(err))) }()
-			j, ctx, err := openJob(c)
-			if err != nil {
-				return err
-			}
-			defer j.rt.Close()
-			out, err := jobs.Defrag(ctx, j.rt, j.st, j.m, jobs.DefragOptions{LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug"))})
-			if strings.TrimSpace(out) != "" {
-				fmt.Fprintln(c.App.Writer, strings.TrimSpace(out))
-			}
-			return err
+		Action: func(c *cli.Context) error {
+			return runDefrag(c.Context, defragOptions{globalOptions: readGlobal(c), MetricsFile: c.String("metrics-file")}, newDeps(c))
 		},
 	}
+}
+
+type defragOptions struct {
+	globalOptions
+	MetricsFile string
+}
+
+func runDefrag(ctx context.Context, o defragOptions, d deps) (err error) {
+	ctx = d.start(ctx)
+	start := time.Now()
+	defer func() { writeMetrics(ctx, o.MetricsFile, metrics.DefragRun(start, exitCode(err))) }()
+	j, ctx, err := openJob(ctx, o.globalOptions, d)
+	if err != nil {
+		return err
+	}
+	defer j.rt.Close()
+	out, err := jobs.Defrag(ctx, j.rt, j.st, j.m, jobs.DefragOptions{LockTimeout: o.LockTimeout, Logger: logging.G(ctx)})
+	if strings.TrimSpace(out) != "" {
+		fmt.Fprintln(d.Stdout, strings.TrimSpace(out))
+	}
+	return err
 }

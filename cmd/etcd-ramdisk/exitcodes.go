@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
@@ -13,54 +14,81 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
-// Exit codes. cron, systemd and monitoring depend on them: never renumber.
-const (
-	exitOK          = 0
-	exitFailure     = 1  // any other failure
-	exitUsage       = 2  // bad flags or arguments
-	exitConfig      = 3  // manifest or backup dir unusable
-	exitContainerd  = 4  // containerd not reachable
-	exitEtcdDown    = 5  // no running etcd container
-	exitLocked      = 6  // another etcd-ramdisk held the lock past --lock-timeout
-	exitNoSnapshot  = 7  // restore: no usable snapshot; the data dir was left empty
-	exitVerify      = 8  // a snapshot failed verification
-	exitSuspect     = 9  // backup: revision went backwards; snapshot kept aside as suspect
-	exitNeedsAction = 10 // status: something needs attention
-	exitNoRoom      = 11 // restore: the data dir's tmpfs (or memory) is too small
-	exitInUse       = 12 // backup --from data-dir: a process still has etcd's data dir open
-	exitAmbiguous   = 13 // several etcd containers run and none is known to be the manifest's
-	exitIdentity    = 14 // restore/verify from the off-host target: the age identity is missing or wrong
-	exitOffhost     = 15 // restore/list/verify: the off-host target unreachable, refusing access, or without its bucket
-	exitInterrupted = 16 // SIGINT/SIGTERM or --timeout ended the run; nothing half-done was kept
-)
-
-var exitTable = []struct {
-	code int
-	text string
-}{
-	{exitOK, "success, including nothing to do"},
-	{exitFailure, "failure not listed below"},
-	{exitUsage, "bad flags or arguments"},
-	{exitConfig, "manifest or backup dir unusable"},
-	{exitContainerd, "containerd not reachable"},
-	{exitEtcdDown, "no running etcd container found"},
-	{exitLocked, "another run held the lock past --lock-timeout"},
-	{exitNoSnapshot, "restore: no usable snapshot; data dir left empty"},
-	{exitVerify, "a snapshot failed verification"},
-	{exitSuspect, "backup: revision went backwards; snapshot kept aside as suspect"},
-	{exitNeedsAction, "status: something needs attention"},
-	{exitNoRoom, "restore: the tmpfs or memory is too small for the snapshot; nothing written"},
-	{exitInUse, "backup from the data dir: a process (etcd) still has it open; nothing copied"},
-	{exitAmbiguous, "several etcd containers still ran after --pod-update-wait and none is from the manifest's image; nothing done"},
-	{exitIdentity, "restore or verify from the off-host copies: the age identity is missing or matches none of their recipients; data dir left empty"},
-	{exitOffhost, "restore, list or verify --offhost: the off-host target is unreachable, refuses the credentials or has no such bucket; data dir left empty"},
-	{exitInterrupted, "interrupted by SIGINT/SIGTERM or --timeout (also while waiting for the lock); nothing half-done was kept"},
+// exitRow is one documented exit code and the errors that end a run with it.
+type exitRow struct {
+	code  int
+	name  string
+	text  string // as the README shows it; --help drops the backquotes
+	match func(error) bool
 }
 
+// exitCodes is the one table of exit codes: cron, systemd and monitoring
+// depend on them, so never renumber. exitCode takes the first row that
+// matches, so the order is the precedence (a lock wait cut short by SIGTERM is
+// interrupted, not locked); --help and the README list the rows by code.
+var exitCodes = []exitRow{
+	{0, "ok", "success, including nothing to do", func(err error) bool { return err == nil }},
+	{2, "usage", "bad flags or arguments", as[usageError]},
+	{16, "interrupted", "interrupted by SIGINT/SIGTERM or `--timeout` (also while waiting for the lock); nothing half-done was kept", is(context.Canceled, context.DeadlineExceeded)},
+	{6, "locked", "another run held the lock past `--lock-timeout`", is(store.ErrLockTimeout)},
+	{4, "containerd", "containerd not reachable", is(erdrt.ErrUnavailable)},
+	{5, "etcd-down", "no running etcd container found", is(erdrt.ErrEtcdNotRunning)},
+	{13, "ambiguous", "several etcd containers still ran after `--pod-update-wait` and none is from the manifest's image; nothing done", is(erdrt.ErrEtcdAmbiguous)},
+	{14, "identity", "restore or verify from the off-host copies: the age identity is missing or matches none of their recipients; data dir left empty", is(offhost.ErrIdentity)},
+	{15, "offhost", "restore, list or verify `--offhost`: the off-host target is unreachable, refuses the credentials or has no such bucket; data dir left empty", is(offhost.ErrUnreachable, offhost.ErrDenied, offhost.ErrNoBucket)},
+	{7, "no-snapshot", "restore: no usable snapshot; data dir left empty", is(store.ErrNoSnapshot)},
+	{11, "no-room", "restore: the tmpfs or memory is too small for the snapshot; nothing written", is(jobs.ErrNoRoom)},
+	{12, "in-use", "backup from the data dir: a process (etcd) still has it open; nothing copied", is(jobs.ErrDataDirInUse)},
+	{9, "suspect", "backup: revision went backwards; snapshot kept aside as suspect", is(jobs.ErrSuspect)},
+	{8, "verify", "a snapshot failed verification", is(jobs.ErrVerify)},
+	{3, "config", "manifest or backup dir unusable", func(err error) bool { return as[configError](err) || as[*install.ConfigError](err) }},
+	{10, "needs-action", "status: something needs attention", is(errNeedsAction)},
+	{1, "failure", "failure not listed below", func(error) bool { return true }},
+}
+
+// exitCode is the code a run that ended with err exits with.
+func exitCode(err error) int {
+	for _, r := range exitCodes {
+		if r.match(err) {
+			return r.code
+		}
+	}
+	return 1 // unreachable: the last row matches every error
+}
+
+func is(targets ...error) func(error) bool {
+	return func(err error) bool {
+		return slices.ContainsFunc(targets, func(t error) bool { return errors.Is(err, t) })
+	}
+}
+
+func as[T error](err error) bool {
+	var target T
+	return errors.As(err, &target)
+}
+
+// byCode is the table in the order it is shown.
+func byCode() []exitRow {
+	rows := slices.Clone(exitCodes)
+	slices.SortFunc(rows, func(a, b exitRow) int { return a.code - b.code })
+	return rows
+}
+
+// exitCodeHelp is the EXIT CODES section of --help.
 func exitCodeHelp() string {
 	var b strings.Builder
-	for _, e := range exitTable {
-		fmt.Fprintf(&b, "   %2d  %s\n", e.code, e.text)
+	for _, e := range byCode() {
+		fmt.Fprintf(&b, "   %2d  %s\n", e.code, strings.ReplaceAll(e.text, "`", ""))
+	}
+	return b.String()
+}
+
+// exitCodeMarkdown is the README's exit code table.
+func exitCodeMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| code | meaning |\n|---|---|\n")
+	for _, e := range byCode() {
+		fmt.Fprintf(&b, "| %d | %s |\n", e.code, e.text)
 	}
 	return b.String()
 }
@@ -71,50 +99,10 @@ func (e usageError) Unwrap() error { return e.error }
 
 // configError marks a problem with the manifest or the backup dir found by
 // the command line; install's planning reports its own as *install.ConfigError,
-// and exitCode maps both to exitConfig.
+// and both exit 3.
 type configError struct{ error }
 
 func (e configError) Unwrap() error { return e.error }
 
-func exitCode(err error) int {
-	var ue usageError
-	var ce configError
-	var ice *install.ConfigError
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &ue):
-		return exitUsage
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return exitInterrupted
-	case errors.Is(err, store.ErrLockTimeout):
-		return exitLocked
-	case errors.Is(err, erdrt.ErrUnavailable):
-		return exitContainerd
-	case errors.Is(err, erdrt.ErrEtcdNotRunning):
-		return exitEtcdDown
-	case errors.Is(err, erdrt.ErrEtcdAmbiguous):
-		return exitAmbiguous
-	case errors.Is(err, offhost.ErrIdentity):
-		return exitIdentity
-	case errors.Is(err, offhost.ErrUnreachable), errors.Is(err, offhost.ErrDenied), errors.Is(err, offhost.ErrNoBucket):
-		return exitOffhost
-	case errors.Is(err, store.ErrNoSnapshot):
-		return exitNoSnapshot
-	case errors.Is(err, jobs.ErrNoRoom):
-		return exitNoRoom
-	case errors.Is(err, jobs.ErrDataDirInUse):
-		return exitInUse
-	case errors.Is(err, jobs.ErrSuspect):
-		return exitSuspect
-	case errors.Is(err, jobs.ErrVerify):
-		return exitVerify
-	case errors.As(err, &ce), errors.As(err, &ice):
-		return exitConfig
-	case errors.Is(err, errNeedsAction):
-		return exitNeedsAction
-	}
-	return exitFailure
-}
-
+// errNeedsAction is status finding something that needs attention.
 var errNeedsAction = errors.New("needs attention")

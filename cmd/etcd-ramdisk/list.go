@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
@@ -22,29 +25,40 @@ func listCommand() *cli.Command {
 			&cli.BoolFlag{Name: "offhost", Usage: "list the copies on the off-host target instead (no identity needed)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Bool("offhost") {
-				return runListOffhost(c)
-			}
-			st, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			good, problems, err := st.List()
-			if err != nil {
-				return err
-			}
-			suspect, sp, err := st.ListSuspect()
-			if err != nil {
-				return err
-			}
-			problems = append(problems, sp...)
-			if c.Bool("json") {
-				return printListJSON(c, good, suspect, problems)
-			}
-			printListTable(c, append(good, suspect...), problems)
-			return nil
+			return runList(c.Context, listOptions{globalOptions: readGlobal(c), JSON: c.Bool("json"), Offhost: c.Bool("offhost")}, newDeps(c))
 		},
 	}
+}
+
+type listOptions struct {
+	globalOptions
+	JSON    bool
+	Offhost bool // the copies on the off-host target instead
+}
+
+func runList(ctx context.Context, o listOptions, d deps) error {
+	ctx = d.start(ctx)
+	if o.Offhost {
+		return listOffhost(ctx, o, d)
+	}
+	st, err := openStore(o.globalOptions)
+	if err != nil {
+		return err
+	}
+	good, problems, err := st.List()
+	if err != nil {
+		return err
+	}
+	suspect, sp, err := st.ListSuspect()
+	if err != nil {
+		return err
+	}
+	problems = append(problems, sp...)
+	if o.JSON {
+		return printListJSON(d.Stdout, good, suspect, problems)
+	}
+	printListTable(d.Stdout, append(good, suspect...), problems)
+	return nil
 }
 
 type listEntry struct {
@@ -52,7 +66,7 @@ type listEntry struct {
 	store.Metadata
 }
 
-func printListJSON(c *cli.Context, good, suspect []store.Snapshot, problems []store.Problem) error {
+func printListJSON(w io.Writer, good, suspect []store.Snapshot, problems []store.Problem) error {
 	out := struct {
 		Snapshots []listEntry `json:"snapshots"`
 		Problems  []string    `json:"problems"`
@@ -63,18 +77,23 @@ func printListJSON(c *cli.Context, good, suspect []store.Snapshot, problems []st
 	for _, p := range problems {
 		out.Problems = append(out.Problems, p.Error())
 	}
-	enc := json.NewEncoder(c.App.Writer)
+	return printJSON(w, out)
+}
+
+// printJSON is the --json output of list and status: indented, one document.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(v)
 }
 
 // printListTable shows good then suspect snapshots, each newest first in the
 // store's order (SEQ; "-" for snapshots written before it existed). A time
 // that the order shows to be wrong is marked with "!".
-func printListTable(c *cli.Context, snaps []store.Snapshot, problems []store.Problem) {
+func printListTable(w io.Writer, snaps []store.Snapshot, problems []store.Problem) {
 	now := clock.Now()
 	wrong := store.CheckTimes(snaps, now)
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSEQ\tTIME (UTC)\tAGE\tREASON\tREVISION\tDB KEYS\tRAW\tSTORED\tIMAGE")
 	for _, s := range snaps {
 		m := s.Meta
@@ -89,9 +108,47 @@ func printListTable(c *cli.Context, snaps []store.Snapshot, problems []store.Pro
 	}
 	tw.Flush()
 	if len(wrong) > 0 {
-		fmt.Fprintln(c.App.Writer, "! dated after now, or before an older snapshot: the clock was (or is) wrong; the order is the store's, not the clock's")
+		fmt.Fprintln(w, "! dated after now, or before an older snapshot: the clock was (or is) wrong; the order is the store's, not the clock's")
 	}
 	for _, p := range problems {
-		fmt.Fprintf(c.App.Writer, "problem: %s\n", p.Error())
+		fmt.Fprintf(w, "problem: %s\n", p.Error())
+	}
+}
+
+// listOffhost is list --offhost: the copies on the target, read without the
+// identity.
+func listOffhost(ctx context.Context, o listOptions, d deps) error {
+	cfg, err := requireOffhost(o.globalOptions)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	l, err := offhost.List(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return printJSON(d.Stdout, l)
+	}
+	printOffhostTable(d.Stdout, l)
+	return nil
+}
+
+func printOffhostTable(w io.Writer, l *offhost.Listing) {
+	fmt.Fprintf(w, "target: %s\n", l.Target)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEQ\tTIME (UTC)\tREASON\tREVISION\tDB KEYS\tSIZE\tENCRYPTION\tIMAGE\tCOPIED (UTC)")
+	for _, r := range l.Snapshots {
+		m := r.Snapshot
+		img := "no"
+		if r.Image != nil {
+			img = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", m.ID, m.Seq, m.Time.UTC().Format("2006-01-02 15:04:05"), m.Reason, m.Etcd.Revision, m.Etcd.TotalKeys, status.Human(r.Data.Size), r.Encryption, img, r.Uploaded.UTC().Format("2006-01-02 15:04:05"))
+	}
+	tw.Flush()
+	for _, p := range l.Problems {
+		fmt.Fprintf(w, "problem: %s: %s\n", p.Name, p.Err)
 	}
 }

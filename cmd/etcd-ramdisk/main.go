@@ -5,13 +5,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/urfave/cli/v2"
 )
 
@@ -21,8 +21,8 @@ func main() {
 	cancel()
 	if err != nil {
 		code := exitCode(err)
-		if code != exitOK {
-			logger(false).Error(err.Error(), "exit", code)
+		if code != 0 {
+			logging.New(false).Error(err.Error(), "exit", code)
 		}
 		os.Exit(code)
 	}
@@ -67,20 +67,7 @@ func checkTestClock(c *cli.Context) error {
 		return usageError{err}
 	}
 	if clock.Overridden() {
-		logger(false).Warn("test clock override in effect: never set it on a real node", "env", clock.EnvVar, "now", clock.Now().UTC().Format(time.RFC3339))
+		logging.New(false).Warn("test clock override in effect: never set it on a real node", "env", clock.EnvVar, "now", clock.Now().UTC().Format(time.RFC3339))
 	}
 	return nil
-}
-
-var version = "dev"
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print the version",
-		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, "etcd-ramdisk", version)
-			return nil
-		},
-	}
 }

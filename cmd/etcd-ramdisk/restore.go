@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -23,46 +27,101 @@ func restoreCommand() *cli.Command {
 			identityFlag(),
 			metricsFlag(),
 		},
-		Action: runRestore,
+		Action: func(c *cli.Context) error {
+			return runRestore(c.Context, restoreOptions{
+				globalOptions: readGlobal(c),
+				Snapshot:      c.String("snapshot"), DataDir: c.String("data-dir"),
+				AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
+				Identity: c.String("offhost-identity"), MetricsFile: c.String("metrics-file"),
+			}, newDeps(c))
+		},
 	}
 }
 
-func runRestore(c *cli.Context) (err error) {
-	if id := c.String("snapshot"); id != "" && !store.ValidID(id) {
+type restoreOptions struct {
+	globalOptions
+	Snapshot     string // a snapshot id; "" for the newest good one
+	DataDir      string // "" for the manifest's
+	AllowEmpty   bool
+	BumpRevision bool
+	Identity     string // age identity file for the off-host copies
+	MetricsFile  string
+}
+
+func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
+	ctx = d.start(ctx)
+	if id := o.Snapshot; id != "" && !store.ValidID(id) {
 		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
 	}
 	start := time.Now()
 	var res *jobs.RestoreResult
-	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()
-	j, ctx, err := openJob(c)
+	defer func() {
+		writeMetrics(ctx, o.MetricsFile, metrics.RestoreRun(start, exitCode(err), restoreMetrics(res)))
+	}()
+	j, ctx, err := openJob(ctx, o.globalOptions, d)
 	if err != nil {
 		return err
 	}
 	defer j.rt.Close()
 	res, err = jobs.Restore(ctx, j.rt, j.st, j.m, jobs.RestoreOptions{
-		DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
-		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
-		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),
-		Remote: remoteSource(c),
+		DataDir: o.DataDir, Snapshot: o.Snapshot,
+		AllowEmpty: o.AllowEmpty, BumpRevision: o.BumpRevision,
+		LockTimeout: o.LockTimeout, Logger: logging.G(ctx),
+		Remote: remoteSource(ctx, o),
 	})
 	if err != nil {
 		return err
 	}
+	printRestore(d.Stdout, res)
+	return nil
+}
+
+func printRestore(w io.Writer, res *jobs.RestoreResult) {
 	if res.NoOp != "" {
-		fmt.Fprintf(c.App.Writer, "nothing to do: %s\n", res.NoOp)
-		return nil
+		fmt.Fprintf(w, "nothing to do: %s\n", res.NoOp)
+		return
 	}
 	m := res.Snapshot.Meta
-	fmt.Fprintf(c.App.Writer, "restored snapshot %s (revision %d, taken %s, %s old) into %s in %s\n",
+	fmt.Fprintf(w, "restored snapshot %s (revision %d, taken %s, %s old) into %s in %s\n",
 		m.ID, m.Etcd.Revision, m.Time.Format(time.RFC3339), time.Since(m.Time).Round(time.Second), res.DataDir, res.Duration.Round(time.Millisecond))
 	if res.FromOffhost != "" {
-		fmt.Fprintf(c.App.Writer, "fetched from the off-host copies on %s (the backup dir had none)\n", res.FromOffhost)
+		fmt.Fprintf(w, "fetched from the off-host copies on %s (the backup dir had none)\n", res.FromOffhost)
 	}
 	for _, s := range res.Skipped {
-		fmt.Fprintf(c.App.Writer, "skipped %s\n", s)
+		fmt.Fprintf(w, "skipped %s\n", s)
 	}
 	if res.Stale != "" {
-		fmt.Fprintf(c.App.Writer, "WARNING: %s\n", res.Stale)
+		fmt.Fprintf(w, "WARNING: %s\n", res.Stale)
 	}
-	return nil
+}
+
+func restoreMetrics(res *jobs.RestoreResult) metrics.Restore {
+	if res == nil || res.Snapshot == nil {
+		return metrics.Restore{}
+	}
+	m := res.Snapshot.Meta
+	return metrics.Restore{Restored: true, Revision: m.Etcd.Revision, Taken: m.Time, Stale: res.Stale != ""}
+}
+
+// remoteSource is where restore looks when the backup dir is empty; nil when
+// copies are off. A broken config only matters then, so it is reported then.
+func remoteSource(ctx context.Context, o restoreOptions) jobs.RemoteSource {
+	cfg, err := loadOffhost(o.globalOptions)
+	switch {
+	case err != nil:
+		return brokenSource{err}
+	case cfg == nil:
+		return nil
+	}
+	return offhost.NewSource(cfg, o.Identity, logging.G(ctx))
+}
+
+type brokenSource struct{ err error }
+
+func (b brokenSource) String() string { return "the off-host target" }
+func (b brokenSource) Snapshots(context.Context) ([]store.Metadata, error) {
+	return nil, b.err
+}
+func (b brokenSource) Import(context.Context, *store.Store, *store.Metadata) (*store.Snapshot, error) {
+	return nil, b.err
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/urfave/cli/v2"
@@ -20,34 +20,46 @@ func statusCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "look for the drop-in, cron file and fstab under this root"},
 		},
-		Action: runStatus,
+		Action: func(c *cli.Context) error {
+			return runStatus(c.Context, statusOptions{
+				globalOptions: readGlobal(c), JSON: c.Bool("json"), MaxBackupAge: c.Duration("max-backup-age"),
+				DataDir: c.String("data-dir"), Root: c.String("root"),
+			}, newDeps(c))
+		},
 	}
 }
 
-func runStatus(c *cli.Context) error {
+type statusOptions struct {
+	globalOptions
+	JSON         bool
+	MaxBackupAge time.Duration
+	DataDir      string // "" for the manifest's
+	Root         string // where the install assets are looked for
+}
+
+func runStatus(ctx context.Context, o statusOptions, d deps) error {
+	ctx = d.start(ctx)
 	var images status.ImageChecker
-	rt, ctx, err := openRuntime(c)
+	rt, ctx, err := openRuntime(ctx, o.globalOptions, d)
 	if err != nil {
 		images = unreachable{err}
 	} else {
 		defer rt.Close()
 		images = rt
 	}
-	off, offErr := loadOffhost(c)
+	off, offErr := loadOffhost(o.globalOptions)
 	rep, err := status.Gather(ctx, status.Options{
 		Offhost: off, OffhostError: offErr,
-		Manifest: c.String("manifest"), DataDir: c.String("data-dir"), BackupDir: c.String("backup-dir"),
-		Root: c.String("root"), MaxBackupAge: c.Duration("max-backup-age"), Images: images,
+		Manifest: o.Manifest, DataDir: o.DataDir, BackupDir: o.BackupDir,
+		Root: o.Root, MaxBackupAge: o.MaxBackupAge, Images: images,
 	})
 	if err != nil {
 		return usageError{err}
 	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
+	if o.JSON {
+		err = printJSON(d.Stdout, rep)
 	} else {
-		err = rep.WriteText(c.App.Writer)
+		err = rep.WriteText(d.Stdout)
 	}
 	if err != nil {
 		return err

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -20,37 +23,50 @@ func verifyCommand() *cli.Command {
 			&cli.BoolFlag{Name: "offhost", Usage: "verify the copies on the off-host target: with the identity fetched, decrypted and checked like local ones; without it their stored bytes only"},
 			identityFlag(),
 		},
-		Action: runVerify,
+		Action: func(c *cli.Context) error {
+			return runVerify(c.Context, verifyOptions{
+				globalOptions: readGlobal(c), IDs: c.Args().Slice(),
+				All: c.Bool("all"), Offhost: c.Bool("offhost"), Identity: c.String("offhost-identity"),
+			}, newDeps(c))
+		},
 	}
 }
 
-func runVerify(c *cli.Context) error {
-	if c.Bool("offhost") {
-		return runVerifyOffhost(c)
+type verifyOptions struct {
+	globalOptions
+	IDs      []string // the snapshots to verify; none for the newest (or --all)
+	All      bool
+	Offhost  bool   // the copies on the off-host target instead
+	Identity string // age identity file for the off-host copies
+}
+
+func runVerify(ctx context.Context, o verifyOptions, d deps) error {
+	ctx = d.start(ctx)
+	if o.Offhost {
+		return verifyOffhost(ctx, o, d)
 	}
-	st, err := openStore(c)
+	st, err := openStore(o.globalOptions)
 	if err != nil {
 		return err
 	}
-	snaps, err := verifyTargets(c, st)
+	snaps, err := verifyTargets(st, o)
 	if err != nil {
 		return err
 	}
-	rt, ctx, err := openRuntime(c)
+	rt, ctx, err := openRuntime(ctx, o.globalOptions, d)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	log := logger(c.Bool("debug"))
 	var failed []error
 	for i := range snaps {
 		s := &snaps[i]
-		if err := jobs.Verify(ctx, rt, st, s, os.TempDir(), log); err != nil {
-			fmt.Fprintf(c.App.Writer, "FAIL %s: %v\n", s.Meta.ID, err)
+		if err := jobs.Verify(ctx, rt, st, s, os.TempDir(), logging.G(ctx)); err != nil {
+			fmt.Fprintf(d.Stdout, "FAIL %s: %v\n", s.Meta.ID, err)
 			failed = append(failed, err)
 			continue
 		}
-		fmt.Fprintf(c.App.Writer, "ok   %s revision %d\n", s.Meta.ID, s.Meta.Etcd.Revision)
+		fmt.Fprintf(d.Stdout, "ok   %s revision %d\n", s.Meta.ID, s.Meta.Etcd.Revision)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d snapshots failed: %w", len(failed), len(snaps), errors.Join(failed...))
@@ -58,10 +74,10 @@ func runVerify(c *cli.Context) error {
 	return nil
 }
 
-func verifyTargets(c *cli.Context, st *store.Store) ([]store.Snapshot, error) {
-	if c.NArg() > 0 {
+func verifyTargets(st *store.Store, o verifyOptions) ([]store.Snapshot, error) {
+	if len(o.IDs) > 0 {
 		var out []store.Snapshot
-		for _, id := range c.Args().Slice() {
+		for _, id := range o.IDs {
 			s, err := st.Get(id)
 			if err != nil {
 				return nil, usageError{err}
@@ -74,7 +90,7 @@ func verifyTargets(c *cli.Context, st *store.Store) ([]store.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Bool("all") {
+	if o.All {
 		sus, _, err := st.ListSuspect()
 		if err != nil {
 			return nil, err
@@ -85,4 +101,40 @@ func verifyTargets(c *cli.Context, st *store.Store) ([]store.Snapshot, error) {
 		return nil, fmt.Errorf("%w in %s", store.ErrNoSnapshot, st.Dir)
 	}
 	return good[:1], nil
+}
+
+// verifyOffhost is verify --offhost: the copies on the target, decrypted and
+// checked like local ones with the identity, their stored bytes only without.
+func verifyOffhost(ctx context.Context, o verifyOptions, d deps) error {
+	cfg, err := requireOffhost(o.globalOptions)
+	if err != nil {
+		return err
+	}
+	rt, ctx, err := openRuntime(ctx, o.globalOptions, d)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	src := offhost.NewSource(cfg, o.Identity, logging.G(ctx))
+	verdicts, err := jobs.VerifyRemote(ctx, rt, src, o.IDs, o.All, os.TempDir(), logging.G(ctx))
+	if err != nil {
+		return err
+	}
+	var failed []error
+	for _, v := range verdicts {
+		if v.Err != nil {
+			fmt.Fprintf(d.Stdout, "FAIL %s (off-host): %v\n", v.Meta.ID, v.Err)
+			failed = append(failed, v.Err)
+			continue
+		}
+		how := "decrypted, sha256 and etcd's status in its image"
+		if !v.Full {
+			how = "stored bytes only (size and sha256): no identity to decrypt with"
+		}
+		fmt.Fprintf(d.Stdout, "ok   %s (off-host) revision %d: %s\n", v.Meta.ID, v.Meta.Etcd.Revision, how)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d off-host copies failed: %w", len(failed), len(verdicts), errors.Join(failed...))
+	}
+	return nil
 }
