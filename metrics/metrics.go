@@ -10,7 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/restore"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -94,7 +95,7 @@ type Run struct {
 }
 
 // BackupRun describes a backup that started at start and just ended.
-func BackupRun(start time.Time, exitCode int, reason string, res *jobs.Result) Run {
+func BackupRun(start time.Time, exitCode int, reason string, res *backup.Result) Run {
 	r := Run{Job: JobBackup, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
 	if reason == store.ReasonShutdown {
 		r.Values[ShutdownBackupOK] = boolValue(exitCode == 0)
@@ -126,7 +127,7 @@ func BackupRun(start time.Time, exitCode int, reason string, res *jobs.Result) R
 }
 
 // RestoreRun describes a restore that started at start and just ended.
-func RestoreRun(start time.Time, exitCode int, res *jobs.RestoreResult) Run {
+func RestoreRun(start time.Time, exitCode int, res *restore.Result) Run {
 	r := Run{Job: JobRestore, Start: start, End: time.Now(), ExitCode: exitCode, Values: map[string]float64{}}
 	if res != nil && res.Snapshot != nil {
 		m := res.Snapshot.Meta

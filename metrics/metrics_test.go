@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/restore"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -234,7 +235,7 @@ func TestConcurrentJobs(t *testing.T) {
 func TestRestoreRunStale(t *testing.T) {
 	snap := &store.Snapshot{Kind: store.Good, Meta: store.Metadata{Time: time.Now(), Etcd: store.EtcdStatus{Revision: 12}}}
 	for stale, want := range map[string]float64{"": 0, "no shutdown backup since …": 1} {
-		r := RestoreRun(time.Now(), 0, &jobs.RestoreResult{Snapshot: snap, Stale: stale})
+		r := RestoreRun(time.Now(), 0, &restore.Result{Snapshot: snap, Stale: stale})
 		if got, ok := r.Values[RestoredStale]; !ok || got != want {
 			t.Errorf("stale %q: %s = %v (set %v), want %v", stale, RestoredStale, got, ok, want)
 		}
@@ -251,16 +252,16 @@ func TestRunsFromResults(t *testing.T) {
 		run  Run
 		want map[string]float64
 	}{
-		{"backup stored", BackupRun(t0, 0, store.ReasonCron, &jobs.Result{Snapshot: snap, Revision: 12}),
+		{"backup stored", BackupRun(t0, 0, store.ReasonCron, &backup.Result{Snapshot: snap, Revision: 12}),
 			map[string]float64{SnapshotRawBytes: 100, SnapshotStoredBytes: 40, SnapshotRevision: 12, SnapshotKeys: 3, SnapshotSkipped: 0}},
-		{"backup unchanged", BackupRun(t0, 0, store.ReasonCron, &jobs.Result{Skipped: true, Revision: 12}),
+		{"backup unchanged", BackupRun(t0, 0, store.ReasonCron, &backup.Result{Skipped: true, Revision: 12}),
 			map[string]float64{SnapshotRevision: 12, SnapshotSkipped: 1}},
-		{"backup suspect", BackupRun(t0, 9, store.ReasonCron, &jobs.Result{Snapshot: &store.Snapshot{Kind: store.Suspect, Meta: snap.Meta}}), map[string]float64{}},
+		{"backup suspect", BackupRun(t0, 9, store.ReasonCron, &backup.Result{Snapshot: &store.Snapshot{Kind: store.Suspect, Meta: snap.Meta}}), map[string]float64{}},
 		{"backup failed early", BackupRun(t0, 4, store.ReasonCron, nil), map[string]float64{}},
 		{"shutdown backup failed", BackupRun(t0, 5, store.ReasonShutdown, nil), map[string]float64{ShutdownBackupOK: 0}},
-		{"shutdown backup unchanged", BackupRun(t0, 0, store.ReasonShutdown, &jobs.Result{Skipped: true, Revision: 12}),
+		{"shutdown backup unchanged", BackupRun(t0, 0, store.ReasonShutdown, &backup.Result{Skipped: true, Revision: 12}),
 			map[string]float64{SnapshotRevision: 12, SnapshotSkipped: 1, ShutdownBackupOK: 1}},
-		{"restore no-op", RestoreRun(t0, 0, &jobs.RestoreResult{NoOp: "member/ exists"}), map[string]float64{}},
+		{"restore no-op", RestoreRun(t0, 0, &restore.Result{NoOp: "member/ exists"}), map[string]float64{}},
 		{"defrag", DefragRun(t0, 0), nil},
 	}
 	for _, tt := range tests {
@@ -276,7 +277,7 @@ func TestRunsFromResults(t *testing.T) {
 		})
 	}
 
-	r := RestoreRun(time.Now(), 0, &jobs.RestoreResult{Snapshot: snap})
+	r := RestoreRun(time.Now(), 0, &restore.Result{Snapshot: snap})
 	if r.Values[RestoredRevision] != 12 {
 		t.Errorf("restored_revision = %v", r.Values[RestoredRevision])
 	}

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/systemd"
@@ -22,8 +23,8 @@ func backupCommand() *cli.Command {
 			"Its outcome is recorded for the restore at the next boot.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "reason", Value: store.ReasonManual, Usage: "why: cron, shutdown, manual or install (recorded in the metadata)"},
-			&cli.StringFlag{Name: "method", Value: jobs.MethodAuto, Usage: "exec in the etcd container, a sidecar from the same image digest, or auto"},
-			&cli.StringFlag{Name: "from", Value: jobs.FromAuto, Usage: "etcd (snapshot the running etcd), data-dir (copy the database of an etcd that has exited), or auto (etcd; a shutdown backup falls back to the data dir)"},
+			&cli.StringFlag{Name: "method", Value: backup.MethodAuto, Usage: "exec in the etcd container, a sidecar from the same image digest, or auto"},
+			&cli.StringFlag{Name: "from", Value: backup.FromAuto, Usage: "etcd (snapshot the running etcd), data-dir (copy the database of an etcd that has exited), or auto (etcd; a shutdown backup falls back to the data dir)"},
 			&cli.StringFlag{Name: "stop-etcd", Value: stopAuto, Usage: "stop etcd first and copy its data dir: always, never, or auto (only for --reason shutdown while the system shuts down)"},
 			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
 			metricsFlag(),
@@ -34,15 +35,15 @@ func backupCommand() *cli.Command {
 
 func runBackup(c *cli.Context) (err error) {
 	start := time.Now()
-	var res *jobs.Result
+	var res *backup.Result
 	defer func() { writeMetrics(c, metrics.BackupRun(start, exitCode(err), c.String("reason"), res)) }()
 	switch c.String("method") {
-	case jobs.MethodAuto, jobs.MethodExec, jobs.MethodSidecar:
+	case backup.MethodAuto, backup.MethodExec, backup.MethodSidecar:
 	default:
 		return usageError{fmt.Errorf("--method %q: want auto, exec or sidecar", c.String("method"))}
 	}
 	switch c.String("from") {
-	case jobs.FromAuto, jobs.FromEtcd, jobs.FromDataDir:
+	case backup.FromAuto, backup.FromEtcd, backup.FromDataDir:
 	default:
 		return usageError{fmt.Errorf("--from %q: want auto, etcd or data-dir", c.String("from"))}
 	}
@@ -56,7 +57,7 @@ func runBackup(c *cli.Context) (err error) {
 			// containerd gone or the manifest broken: the next boot must still
 			// learn that this shutdown backup failed.
 			if st, serr := store.Open(c.String("backup-dir")); serr == nil {
-				jobs.RecordShutdownFailure(st, systemDown, err, logger(c.Bool("debug")))
+				backup.RecordShutdownFailure(logging.WithLogger(c.Context, logger(c.Bool("debug"))), st, systemDown, err)
 			}
 		}
 		return err
@@ -67,11 +68,12 @@ func runBackup(c *cli.Context) (err error) {
 		// Never at the local backup's expense: it runs, status reports the config.
 		logger(c.Bool("debug")).Warn("off-host copies skipped: their config is unusable", "err", offErr)
 	}
-	res, err = jobs.Backup(ctx, j.rt, j.st, j.m, jobs.Options{
+	ctx = logging.WithLogger(ctx, logger(c.Bool("debug")))
+	res, err = backup.Run(ctx, j.rt, j.st, j.m, backup.Options{
 		Reason: c.String("reason"), Method: c.String("method"),
 		From: c.String("from"), StopEtcd: stop, SystemShutdown: systemDown,
 		AcceptReset: c.Bool("accept-reset"), LockTimeout: c.Duration("lock-timeout"),
-		Policy: policy(c), Logger: logger(c.Bool("debug")), Offhost: off,
+		Policy: policy(c), Offhost: off,
 	})
 	if res != nil {
 		defer printCopy(c, res.Offhost)

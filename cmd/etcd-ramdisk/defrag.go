@@ -5,7 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/defrag"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/urfave/cli/v2"
 )
@@ -23,7 +24,8 @@ func defragCommand() *cli.Command {
 				return err
 			}
 			defer j.rt.Close()
-			out, err := jobs.Defrag(ctx, j.rt, j.st, j.m, jobs.DefragOptions{LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug"))})
+			ctx = logging.WithLogger(ctx, logger(c.Bool("debug")))
+			out, err := defrag.Run(ctx, j.rt, j.st, j.m, defrag.Options{LockTimeout: c.Duration("lock-timeout")})
 			if strings.TrimSpace(out) != "" {
 				fmt.Fprintln(c.App.Writer, strings.TrimSpace(out))
 			}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -41,7 +41,7 @@ func TestExitCode(t *testing.T) {
 		{"SIGTERM while waiting for the lock", lockErr, exitInterrupted},
 		{"--timeout", fmt.Errorf("etcdctl: %w", context.DeadlineExceeded), exitInterrupted},
 		{"etcd stopped during the backup", fmt.Errorf("%w: container stopped", erdrt.ErrEtcdNotRunning), exitEtcdDown},
-		{"data dir in use", fmt.Errorf("cold snapshot: %w", jobs.ErrDataDirInUse), exitInUse},
+		{"data dir in use", fmt.Errorf("cold snapshot: %w", backup.ErrDataDirInUse), exitInUse},
 		{"install: manifest missing", installErr, exitConfig},
 		{"no usable snapshot", fmt.Errorf("restore: %w usable: all 2 snapshots failed verification", store.ErrNoSnapshot), exitNoSnapshot},
 	} {

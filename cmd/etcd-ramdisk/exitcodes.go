@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -101,13 +102,13 @@ func exitCode(err error) int {
 		return exitOffhost
 	case errors.Is(err, store.ErrNoSnapshot):
 		return exitNoSnapshot
-	case errors.Is(err, jobs.ErrNoRoom):
+	case errors.Is(err, etcdtool.ErrNoRoom):
 		return exitNoRoom
-	case errors.Is(err, jobs.ErrDataDirInUse):
+	case errors.Is(err, backup.ErrDataDirInUse):
 		return exitInUse
-	case errors.Is(err, jobs.ErrSuspect):
+	case errors.Is(err, backup.ErrSuspect):
 		return exitSuspect
-	case errors.Is(err, jobs.ErrVerify):
+	case errors.Is(err, etcdtool.ErrVerify):
 		return exitVerify
 	case errors.As(err, &ce), errors.As(err, &ice):
 		return exitConfig

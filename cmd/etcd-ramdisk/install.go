@@ -5,8 +5,9 @@ import (
 	"errors"
 	"os"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -84,9 +85,10 @@ func installDeps(c *cli.Context) install.Deps {
 				return "", err
 			}
 			defer rt.Close()
-			return install.TakeVerified(ctx, rt, st, m, jobs.Options{
-				Reason: reason, Method: jobs.MethodAuto, From: from,
-				LockTimeout: c.Duration("lock-timeout"), Policy: store.DefaultPolicy(), Logger: log,
+			ctx = logging.WithLogger(ctx, log)
+			return install.TakeVerified(ctx, rt, st, m, backup.Options{
+				Reason: reason, Method: backup.MethodAuto, From: from,
+				LockTimeout: c.Duration("lock-timeout"), Policy: store.DefaultPolicy(),
 			})
 		},
 		StopEtcd: func(ctx context.Context, m *manifest.Etcd) error {

@@ -10,10 +10,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
+	"github.com/etcd-ramdisk/etcd-ramdisk/restore"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
 	"github.com/urfave/cli/v2"
 )
 
@@ -49,7 +51,7 @@ func printCopy(c *cli.Context, r *offhost.Result) {
 
 // remoteSource is where restore looks when the backup dir is empty; nil when
 // copies are off. A broken config only matters then, so it is reported then.
-func remoteSource(c *cli.Context) jobs.RemoteSource {
+func remoteSource(c *cli.Context) restore.RemoteSource {
 	cfg, err := loadOffhost(c)
 	switch {
 	case err != nil:
@@ -124,7 +126,7 @@ func runVerifyOffhost(c *cli.Context) error {
 	defer rt.Close()
 	log := logger(c.Bool("debug"))
 	src := offhost.NewSource(cfg, c.String("offhost-identity"), log)
-	verdicts, err := jobs.VerifyRemote(ctx, rt, src, c.Args().Slice(), c.Bool("all"), os.TempDir(), log)
+	verdicts, err := verify.Remote(logging.WithLogger(ctx, log), rt, src, c.Args().Slice(), c.Bool("all"), os.TempDir())
 	if err != nil {
 		return err
 	}

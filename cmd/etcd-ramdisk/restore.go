@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
+	"github.com/etcd-ramdisk/etcd-ramdisk/restore"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -32,18 +33,19 @@ func runRestore(c *cli.Context) (err error) {
 		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
 	}
 	start := time.Now()
-	var res *jobs.RestoreResult
+	var res *restore.Result
 	defer func() { writeMetrics(c, metrics.RestoreRun(start, exitCode(err), res)) }()
 	j, ctx, err := openJob(c)
 	if err != nil {
 		return err
 	}
 	defer j.rt.Close()
-	res, err = jobs.Restore(ctx, j.rt, j.st, j.m, jobs.RestoreOptions{
+	ctx = logging.WithLogger(ctx, logger(c.Bool("debug")))
+	res, err = restore.Run(ctx, j.rt, j.st, j.m, restore.Options{
 		DataDir: c.String("data-dir"), Snapshot: c.String("snapshot"),
 		AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
-		LockTimeout: c.Duration("lock-timeout"), Logger: logger(c.Bool("debug")),
-		Remote: remoteSource(c),
+		LockTimeout: c.Duration("lock-timeout"),
+		Remote:      remoteSource(c),
 	})
 	if err != nil {
 		return err

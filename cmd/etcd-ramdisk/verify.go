@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
 	"github.com/urfave/cli/v2"
 )
 
@@ -41,11 +42,11 @@ func runVerify(c *cli.Context) error {
 		return err
 	}
 	defer rt.Close()
-	log := logger(c.Bool("debug"))
+	ctx = logging.WithLogger(ctx, logger(c.Bool("debug")))
 	var failed []error
 	for i := range snaps {
 		s := &snaps[i]
-		if err := jobs.Verify(ctx, rt, st, s, os.TempDir(), log); err != nil {
+		if err := verify.Snapshot(ctx, rt, st, s, os.TempDir()); err != nil {
 			fmt.Fprintf(c.App.Writer, "FAIL %s: %v\n", s.Meta.ID, err)
 			failed = append(failed, err)
 			continue
