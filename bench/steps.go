@@ -11,7 +11,7 @@ import (
 )
 
 // stepLine matches the debug lines etcd-ramdisk logs for each step of a backup
-// or restore (jobs/steps.go): msg=step op=… step=… seconds=….
+// or restore (logging.Step in internal/logging): msg=step op=… step=… seconds=….
 var stepLine = regexp.MustCompile(`msg=step op=(\S+) step=("(?:[^"\\]|\\.)*"|\S+) seconds=([0-9.eE+-]+)`)
 
 // parseSteps sums the step times of one run by step name, in the order first seen.

@@ -11,8 +11,8 @@ import (
 	"text/template"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/kubelet"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -57,7 +57,7 @@ type Options struct {
 type Deps struct {
 	// Backup takes a backup of the etcd m describes with the given reason
 	// and verifies it; the string describes the snapshot. from is
-	// jobs.FromAuto (the running etcd) or jobs.FromDataDir (the data dir
+	// backup.FromAuto (the running etcd) or backup.FromDataDir (the data dir
 	// of the etcd just stopped). m is the manifest Install parsed.
 	Backup func(ctx context.Context, m *manifest.Etcd, reason, from string) (string, error)
 	// StopEtcd stops the etcd container (kubelet is already stopped).
@@ -197,7 +197,7 @@ func (p *plan) erd(verb ...string) []string {
 // backup takes and verifies a backup, or records that it would.
 func (p *plan) backup(ctx context.Context, reason, from string) error {
 	what := "take and verify a backup (reason " + reason + ")"
-	if from == jobs.FromDataDir {
+	if from == backup.FromDataDir {
 		what = "copy the stopped etcd's data dir into a verified snapshot (reason " + reason + "): it holds every write etcd acknowledged"
 	}
 	if p.o.DryRun {
@@ -206,7 +206,7 @@ func (p *plan) backup(ctx context.Context, reason, from string) error {
 	}
 	desc, err := p.d.Backup(ctx, p.m, reason, from)
 	if err != nil {
-		if from == jobs.FromDataDir {
+		if from == backup.FromDataDir {
 			return fmt.Errorf("backup of the stopped etcd's data dir: %w; etcd is stopped and kubelet left stopped: start it with `systemctl start kubelet` to go back", err)
 		}
 		return fmt.Errorf("backup before changing anything: %w", err)
@@ -229,7 +229,7 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}
 	if o.SkipBackup {
 		p.res.add(Step{Kind: StepNote, Text: "no first backup (--skip-backup)"})
-	} else if err := p.backup(ctx, store.ReasonInstall, jobs.FromAuto); err != nil {
+	} else if err := p.backup(ctx, store.ReasonInstall, backup.FromAuto); err != nil {
 		return p.res, err
 	}
 	if err := p.installFiles(ctx); err != nil {
@@ -253,7 +253,7 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 			"or switch now with `etcd-ramdisk install --now`, which runs:",
 			"systemctl stop kubelet",
 			"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
-			join(p.erd("backup", "--reason", store.ReasonInstall, "--from", jobs.FromDataDir)),
+			join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
 			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet"}
 	}
 	return p.res, nil
@@ -301,7 +301,7 @@ func (p *plan) switchToTmpfs(ctx context.Context) error {
 	if err := p.stopEtcd(ctx); err != nil {
 		return err
 	}
-	if err := p.backup(ctx, store.ReasonInstall, jobs.FromDataDir); err != nil {
+	if err := p.backup(ctx, store.ReasonInstall, backup.FromDataDir); err != nil {
 		return err
 	}
 	if err := p.run(ctx, "mount", p.data.DataDir); err != nil {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
@@ -46,7 +46,7 @@ func (f *fakeNode) deps() Deps {
 			if m == nil || m.Member.HostDataDir != dataDir {
 				return "", errors.New("backup without the parsed manifest")
 			}
-			if from == jobs.FromDataDir {
+			if from == backup.FromDataDir {
 				reason += " from data-dir"
 			}
 			return "snapshot fake verified", f.call("backup " + reason)

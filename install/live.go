@@ -8,10 +8,11 @@ import (
 	"os/exec"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
 )
 
 // ExecRunner runs commands as child processes with the given output.
@@ -25,8 +26,8 @@ func ExecRunner(stdout, stderr io.Writer) func(context.Context, []string) error 
 
 // TakeVerified takes a backup and verifies the snapshot that holds etcd's
 // current revision (the newest one when the revision had not moved).
-func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o jobs.Options) (string, error) {
-	res, err := jobs.Backup(ctx, rt, st, m, o)
+func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, o backup.Options) (string, error) {
+	res, err := backup.Run(ctx, rt, st, m, o)
 	if err != nil {
 		return "", err
 	}
@@ -41,7 +42,7 @@ func TakeVerified(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *ma
 		}
 		snap = &good[0]
 	}
-	if err := jobs.Verify(ctx, rt, st, snap, st.Dir, o.Logger); err != nil {
+	if err := verify.Snapshot(ctx, rt, st, snap, st.Dir); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("snapshot %s revision %d verified", snap.Meta.ID, snap.Meta.Etcd.Revision), nil

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -81,7 +82,7 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 // see member/, do nothing, and etcd would start from that stale state. The
 // snapshot restored is a copy of the stopped etcd's data dir, so no write is lost.
 func (p *plan) switchToDisk(ctx context.Context) error {
-	if err := p.backup(ctx, store.ReasonManual, jobs.FromAuto); err != nil {
+	if err := p.backup(ctx, store.ReasonManual, backup.FromAuto); err != nil {
 		return err
 	}
 	if err := p.run(ctx, "systemctl", "stop", "kubelet"); err != nil {
@@ -90,7 +91,7 @@ func (p *plan) switchToDisk(ctx context.Context) error {
 	if err := p.stopEtcd(ctx); err != nil {
 		return err
 	}
-	if err := p.backup(ctx, store.ReasonManual, jobs.FromDataDir); err != nil {
+	if err := p.backup(ctx, store.ReasonManual, backup.FromDataDir); err != nil {
 		return err
 	}
 	if err := p.run(ctx, "umount", p.data.DataDir); err != nil {
@@ -103,7 +104,7 @@ func (p *plan) switchToDisk(ctx context.Context) error {
 }
 
 func (p *plan) moveStale() error {
-	member := p.host(filepath.Join(p.data.DataDir, "member"))
+	member := p.host(manifest.MemberDir(p.data.DataDir))
 	aside := member + ".before-etcd-ramdisk-" + time.Now().UTC().Format("20060102T150405Z")
 	p.res.add(Step{Kind: StepDo, Text: fmt.Sprintf("move the data from before install aside: %s -> %s (if present)", member, aside), Done: !p.o.DryRun})
 	if p.o.DryRun {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
@@ -27,8 +27,8 @@ func backupCommand() *cli.Command {
 			"Its outcome is recorded for the restore at the next boot.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "reason", Value: store.ReasonManual, Usage: "why: cron, shutdown, manual or install (recorded in the metadata)"},
-			&cli.StringFlag{Name: "method", Value: jobs.MethodAuto, Usage: "exec in the etcd container, a sidecar from the same image digest, or auto"},
-			&cli.StringFlag{Name: "from", Value: jobs.FromAuto, Usage: "etcd (snapshot the running etcd), data-dir (copy the database of an etcd that has exited), or auto (etcd; a shutdown backup falls back to the data dir)"},
+			&cli.StringFlag{Name: "method", Value: backup.MethodAuto, Usage: "exec in the etcd container, a sidecar from the same image digest, or auto"},
+			&cli.StringFlag{Name: "from", Value: backup.FromAuto, Usage: "etcd (snapshot the running etcd), data-dir (copy the database of an etcd that has exited), or auto (etcd; a shutdown backup falls back to the data dir)"},
 			&cli.StringFlag{Name: "stop-etcd", Value: stopAuto, Usage: "stop etcd first and copy its data dir: always, never, or auto (only for --reason shutdown while the system shuts down)"},
 			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
 			metricsFlag(),
@@ -47,8 +47,8 @@ func backupCommand() *cli.Command {
 type backupOptions struct {
 	globalOptions
 	Reason      string // store.Reason*
-	Method      string // jobs.Method*
-	From        string // jobs.From*
+	Method      string // backup.Method*
+	From        string // backup.From*
 	StopEtcd    string // stopAuto, stopAlways or stopNever
 	AcceptReset bool
 	MetricsFile string
@@ -58,17 +58,17 @@ type backupOptions struct {
 func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 	ctx = d.start(ctx)
 	start := time.Now()
-	var res *jobs.Result
+	var res *backup.Result
 	defer func() {
 		writeMetrics(ctx, o.MetricsFile, metrics.BackupRun(start, exitCode(err), backupMetrics(o.Reason, res)))
 	}()
 	switch o.Method {
-	case jobs.MethodAuto, jobs.MethodExec, jobs.MethodSidecar:
+	case backup.MethodAuto, backup.MethodExec, backup.MethodSidecar:
 	default:
 		return usageError{fmt.Errorf("--method %q: want auto, exec or sidecar", o.Method)}
 	}
 	switch o.From {
-	case jobs.FromAuto, jobs.FromEtcd, jobs.FromDataDir:
+	case backup.FromAuto, backup.FromEtcd, backup.FromDataDir:
 	default:
 		return usageError{fmt.Errorf("--from %q: want auto, etcd or data-dir", o.From)}
 	}
@@ -82,7 +82,7 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 			// containerd gone or the manifest broken: the next boot must still
 			// learn that this shutdown backup failed.
 			if st, serr := store.Open(o.BackupDir); serr == nil {
-				jobs.RecordShutdownFailure(st, systemDown, err, logging.G(ctx))
+				backup.RecordShutdownFailure(ctx, st, systemDown, err)
 			}
 		}
 		return err
@@ -93,18 +93,18 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 		// Never at the local backup's expense: it runs, status reports the config.
 		logging.G(ctx).Warn("off-host copies skipped: their config is unusable", "err", offErr)
 	}
-	res, err = jobs.Backup(ctx, j.rt, j.st, j.m, jobs.Options{
+	res, err = backup.Run(ctx, j.rt, j.st, j.m, backup.Options{
 		Reason: o.Reason, Method: o.Method,
 		From: o.From, StopEtcd: stop, SystemShutdown: systemDown,
 		AcceptReset: o.AcceptReset, LockTimeout: o.LockTimeout,
-		Policy: o.Policy, Logger: logging.G(ctx), Offhost: off,
+		Policy: o.Policy, Offhost: off,
 	})
 	printBackup(d.Stdout, res)
 	return err
 }
 
 // printBackup says what the backup wrote, then what its off-host copy did.
-func printBackup(w io.Writer, res *jobs.Result) {
+func printBackup(w io.Writer, res *backup.Result) {
 	if res == nil {
 		return
 	}
@@ -144,7 +144,7 @@ func printCopy(w io.Writer, r *offhost.Result) {
 
 // backupMetrics is what metrics records of a backup: the snapshot only when
 // a good one was written (a suspect one is kept aside, not counted).
-func backupMetrics(reason string, res *jobs.Result) metrics.Backup {
+func backupMetrics(reason string, res *backup.Result) metrics.Backup {
 	b := metrics.Backup{Shutdown: reason == store.ReasonShutdown}
 	if res == nil {
 		return b

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -17,7 +17,7 @@ import (
 
 func backupOpts(e *env, reason string) backupOptions {
 	return backupOptions{
-		globalOptions: e.g, Reason: reason, Method: jobs.MethodAuto, From: jobs.FromAuto, StopEtcd: stopAuto,
+		globalOptions: e.g, Reason: reason, Method: backup.MethodAuto, From: backup.FromAuto, StopEtcd: stopAuto,
 		MetricsFile: filepath.Join(e.dir, "erd.prom"), Policy: store.DefaultPolicy(),
 	}
 }
@@ -111,17 +111,17 @@ func TestBackupMetrics(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		reason string
-		res    *jobs.Result
+		res    *backup.Result
 		want   metrics.Backup
 	}{
-		{"stored", store.ReasonCron, &jobs.Result{Snapshot: good, Revision: 11},
+		{"stored", store.ReasonCron, &backup.Result{Snapshot: good, Revision: 11},
 			metrics.Backup{Stored: true, Revision: 12, Keys: 3, RawBytes: 100, StoredBytes: 40}},
-		{"unchanged", store.ReasonCron, &jobs.Result{Skipped: true, Revision: 12}, metrics.Backup{Skipped: true, Revision: 12}},
-		{"suspect", store.ReasonCron, &jobs.Result{Snapshot: &store.Snapshot{Kind: store.Suspect, Meta: good.Meta}}, metrics.Backup{}},
+		{"unchanged", store.ReasonCron, &backup.Result{Skipped: true, Revision: 12}, metrics.Backup{Skipped: true, Revision: 12}},
+		{"suspect", store.ReasonCron, &backup.Result{Snapshot: &store.Snapshot{Kind: store.Suspect, Meta: good.Meta}}, metrics.Backup{}},
 		{"failed early", store.ReasonCron, nil, metrics.Backup{}},
 		{"shutdown failed", store.ReasonShutdown, nil, metrics.Backup{Shutdown: true}},
-		{"off-host skipped", store.ReasonCron, &jobs.Result{Offhost: &offhost.Result{Skipped: "off"}}, metrics.Backup{}},
-		{"off-host failed", store.ReasonCron, &jobs.Result{Offhost: &offhost.Result{Err: errors.New("down"), Backlog: 2, LastCopy: &copied}},
+		{"off-host skipped", store.ReasonCron, &backup.Result{Offhost: &offhost.Result{Skipped: "off"}}, metrics.Backup{}},
+		{"off-host failed", store.ReasonCron, &backup.Result{Offhost: &offhost.Result{Err: errors.New("down"), Backlog: 2, LastCopy: &copied}},
 			metrics.Backup{Offhost: &metrics.Offhost{OK: false, Backlog: 2, LastCopy: &copied}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

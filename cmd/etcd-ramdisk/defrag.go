@@ -6,8 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/defrag"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/urfave/cli/v2"
 )
@@ -37,7 +36,7 @@ func runDefrag(ctx context.Context, o defragOptions, d deps) (err error) {
 		return err
 	}
 	defer j.rt.Close()
-	out, err := jobs.Defrag(ctx, j.rt, j.st, j.m, jobs.DefragOptions{LockTimeout: o.LockTimeout, Logger: logging.G(ctx)})
+	out, err := defrag.Run(ctx, j.rt, j.st, j.m, defrag.Options{LockTimeout: o.LockTimeout})
 	if strings.TrimSpace(out) != "" {
 		fmt.Fprintln(d.Stdout, strings.TrimSpace(out))
 	}

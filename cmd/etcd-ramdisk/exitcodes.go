@@ -7,8 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -37,10 +38,10 @@ var exitCodes = []exitRow{
 	{14, "identity", "restore or verify from the off-host copies: the age identity is missing or matches none of their recipients; data dir left empty", is(offhost.ErrIdentity)},
 	{15, "offhost", "restore, list or verify `--offhost`: the off-host target is unreachable, refuses the credentials or has no such bucket; data dir left empty", is(offhost.ErrUnreachable, offhost.ErrDenied, offhost.ErrNoBucket)},
 	{7, "no-snapshot", "restore: no usable snapshot; data dir left empty", is(store.ErrNoSnapshot)},
-	{11, "no-room", "restore: the tmpfs or memory is too small for the snapshot; nothing written", is(jobs.ErrNoRoom)},
-	{12, "in-use", "backup from the data dir: a process (etcd) still has it open; nothing copied", is(jobs.ErrDataDirInUse)},
-	{9, "suspect", "backup: revision went backwards; snapshot kept aside as suspect", is(jobs.ErrSuspect)},
-	{8, "verify", "a snapshot failed verification", is(jobs.ErrVerify)},
+	{11, "no-room", "restore: the tmpfs or memory is too small for the snapshot; nothing written", is(etcdtool.ErrNoRoom)},
+	{12, "in-use", "backup from the data dir: a process (etcd) still has it open; nothing copied", is(backup.ErrDataDirInUse)},
+	{9, "suspect", "backup: revision went backwards; snapshot kept aside as suspect", is(backup.ErrSuspect)},
+	{8, "verify", "a snapshot failed verification", is(etcdtool.ErrVerify)},
 	{3, "config", "manifest or backup dir unusable", func(err error) bool { return as[configError](err) || as[*install.ConfigError](err) }},
 	{10, "needs-action", "status: something needs attention", is(errNeedsAction)},
 	{1, "failure", "failure not listed below", func(error) bool { return true }},

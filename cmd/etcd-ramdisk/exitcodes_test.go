@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -68,11 +69,11 @@ func TestExitCodes(t *testing.T) {
 		{"restore --snapshot of an id that does not exist (jobs/restore.go)", fmt.Errorf("snapshot %q: %w", "x", getErr), 7},
 		{"verify with no snapshot", runVerify(ctx, verifyOptions{globalOptions: e.g}, e.d), 7},
 		{"restore: every snapshot failed (jobs/restore.go)", fmt.Errorf("%w usable: all 2 snapshots failed verification (a; b); the data dir /var/lib/etcd is left empty", store.ErrNoSnapshot), 7},
-		{"checksum mismatch (jobs.Verify)", fmt.Errorf("%d of %d snapshots failed: %w", 1, 1, errors.Join(fmt.Errorf("%w: %w", jobs.ErrVerify, store.ErrCorrupt))), 8},
-		{"revision went backwards (jobs/backup.go)", fmt.Errorf("%w: %s", jobs.ErrSuspect, "revision 5 is below the newest snapshot's 9"), 9},
+		{"checksum mismatch (verify.Snapshot)", fmt.Errorf("%d of %d snapshots failed: %w", 1, 1, errors.Join(fmt.Errorf("%w: %w", etcdtool.ErrVerify, store.ErrCorrupt))), 8},
+		{"revision went backwards (jobs/backup.go)", fmt.Errorf("%w: %s", backup.ErrSuspect, "revision 5 is below the newest snapshot's 9"), 9},
 		{"status needs attention", runStatus(ctx, onDisk, e.d), 10},
-		{"tmpfs too small (jobs/restore.go checkRoom)", fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", jobs.ErrNoRoom, "200MiB", "/var/lib/etcd", "100MiB", "300MiB"), 11},
-		{"data dir in use (jobs/cold.go)", fmt.Errorf("%w: %s", jobs.ErrDataDirInUse, "etcd (pid 42)"), 12},
+		{"tmpfs too small (jobs/restore.go checkRoom)", fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", etcdtool.ErrNoRoom, "200MiB", "/var/lib/etcd", "100MiB", "300MiB"), 11},
+		{"data dir in use (jobs/cold.go)", fmt.Errorf("%w: %s", backup.ErrDataDirInUse, "etcd (pid 42)"), 12},
 		{"two etcds (runtime/select.go pickEtcd)", fmt.Errorf("%w: %d are running (%s), none from the manifest's image", erdrt.ErrEtcdAmbiguous, 2, "a, b"), 13},
 		{"no identity (offhost.LoadIdentities)", identityErr, 14},
 		{"NAS not mounted (offhost dir target)", offhostErr, 15},

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
@@ -132,9 +132,9 @@ func installDeps(g globalOptions, d deps) install.Deps {
 				return "", err
 			}
 			defer rt.Close()
-			return install.TakeVerified(ctx, rt, st, m, jobs.Options{
-				Reason: reason, Method: jobs.MethodAuto, From: from,
-				LockTimeout: g.LockTimeout, Policy: store.DefaultPolicy(), Logger: logging.G(ctx),
+			return install.TakeVerified(ctx, rt, st, m, backup.Options{
+				Reason: reason, Method: backup.MethodAuto, From: from,
+				LockTimeout: g.LockTimeout, Policy: store.DefaultPolicy(),
 			})
 		},
 		StopEtcd: func(ctx context.Context, m *manifest.Etcd) error {

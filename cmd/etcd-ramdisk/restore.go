@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
+	"github.com/etcd-ramdisk/etcd-ramdisk/restore"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/urfave/cli/v2"
 )
@@ -54,7 +54,7 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
 	}
 	start := time.Now()
-	var res *jobs.RestoreResult
+	var res *restore.Result
 	defer func() {
 		writeMetrics(ctx, o.MetricsFile, metrics.RestoreRun(start, exitCode(err), restoreMetrics(res)))
 	}()
@@ -63,11 +63,11 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 		return err
 	}
 	defer j.rt.Close()
-	res, err = jobs.Restore(ctx, j.rt, j.st, j.m, jobs.RestoreOptions{
+	res, err = restore.Run(ctx, j.rt, j.st, j.m, restore.Options{
 		DataDir: o.DataDir, Snapshot: o.Snapshot,
 		AllowEmpty: o.AllowEmpty, BumpRevision: o.BumpRevision,
-		LockTimeout: o.LockTimeout, Logger: logging.G(ctx),
-		Remote: remoteSource(ctx, o),
+		LockTimeout: o.LockTimeout,
+		Remote:      remoteSource(ctx, o),
 	})
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 	return nil
 }
 
-func printRestore(w io.Writer, res *jobs.RestoreResult) {
+func printRestore(w io.Writer, res *restore.Result) {
 	if res.NoOp != "" {
 		fmt.Fprintf(w, "nothing to do: %s\n", res.NoOp)
 		return
@@ -95,7 +95,7 @@ func printRestore(w io.Writer, res *jobs.RestoreResult) {
 	}
 }
 
-func restoreMetrics(res *jobs.RestoreResult) metrics.Restore {
+func restoreMetrics(res *restore.Result) metrics.Restore {
 	if res == nil || res.Snapshot == nil {
 		return metrics.Restore{}
 	}
@@ -105,7 +105,7 @@ func restoreMetrics(res *jobs.RestoreResult) metrics.Restore {
 
 // remoteSource is where restore looks when the backup dir is empty; nil when
 // copies are off. A broken config only matters then, so it is reported then.
-func remoteSource(ctx context.Context, o restoreOptions) jobs.RemoteSource {
+func remoteSource(ctx context.Context, o restoreOptions) restore.RemoteSource {
 	cfg, err := loadOffhost(o.globalOptions)
 	switch {
 	case err != nil:

@@ -7,9 +7,9 @@ import (
 	"os"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
-	"github.com/etcd-ramdisk/etcd-ramdisk/jobs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
 	"github.com/urfave/cli/v2"
 )
 
@@ -61,7 +61,7 @@ func runVerify(ctx context.Context, o verifyOptions, d deps) error {
 	var failed []error
 	for i := range snaps {
 		s := &snaps[i]
-		if err := jobs.Verify(ctx, rt, st, s, os.TempDir(), logging.G(ctx)); err != nil {
+		if err := verify.Snapshot(ctx, rt, st, s, os.TempDir()); err != nil {
 			fmt.Fprintf(d.Stdout, "FAIL %s: %v\n", s.Meta.ID, err)
 			failed = append(failed, err)
 			continue
@@ -116,7 +116,7 @@ func verifyOffhost(ctx context.Context, o verifyOptions, d deps) error {
 	}
 	defer rt.Close()
 	src := offhost.NewSource(cfg, o.Identity, logging.G(ctx))
-	verdicts, err := jobs.VerifyRemote(ctx, rt, src, o.IDs, o.All, os.TempDir(), logging.G(ctx))
+	verdicts, err := verify.Remote(ctx, rt, src, o.IDs, o.All, os.TempDir())
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,71 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+)
+
+func hasMember(dataDir string) bool {
+	fi, err := os.Stat(manifest.MemberDir(dataDir))
+	return err == nil && fi.IsDir()
+}
+
+// prepareDataDir removes the work files of an interrupted restore. Nothing else is
+// touched: without member/ the data dir holds nothing etcd would use.
+func prepareDataDir(ctx context.Context, dataDir string) error {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", dataDir, err)
+	}
+	for _, name := range []string{restoreWork, etcdtool.StagingName} {
+		p := filepath.Join(dataDir, name)
+		if _, err := os.Stat(p); err == nil {
+			logging.G(ctx).Info("removing the leftovers of an interrupted run", "path", p)
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("remove %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRoom refuses before writing anything when the tmpfs cannot hold the
+// staged snapshot, the restored database and etcd's preallocated WAL at once.
+func checkRoom(dataDir string, raw int64) error {
+	const mib = etcdtool.MiB
+	human := etcdtool.HumanMiB
+	need := 2*raw + 64*mib + 16*mib
+	free, err := etcdtool.FreeBytes(dataDir)
+	if err != nil {
+		return err
+	}
+	if free < need {
+		return fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", etcdtool.ErrNoRoom, human(need), dataDir, human(free), human(need+raw))
+	}
+	if mem, err := hostfs.MemAvailable(); err == nil && mem < need {
+		return fmt.Errorf("%w: restoring into tmpfs needs %s of memory but only %s is available", etcdtool.ErrNoRoom, human(need), human(mem))
+	}
+	return nil
+}
+
+// commitMember moves the restored member/ into the data dir in one rename on the
+// same filesystem and makes it durable.
+func commitMember(work, dataDir string) error {
+	out := filepath.Join(work, "out")
+	if err := hostfs.SyncTree(out); err != nil {
+		return err
+	}
+	if err := os.Rename(manifest.MemberDir(out), manifest.MemberDir(dataDir)); err != nil {
+		return fmt.Errorf("move restored member into %s: %w", dataDir, err)
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return err
+	}
+	return hostfs.SyncDir(dataDir)
+}

@@ -1,0 +1,135 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// Options for one restore.
+type Options struct {
+	DataDir      string // host data dir; "" means the manifest's etcd-data hostPath
+	Snapshot     string // a snapshot id to restore instead of the newest good one
+	AllowEmpty   bool   // no snapshot at all is fine (a brand-new cluster)
+	BumpRevision bool   // etcd's advice for Kubernetes: --bump-revision 1e9 --mark-compacted
+	LockTimeout  time.Duration
+	// Remote, when set, is where to look when the backup dir holds no good
+	// snapshot (a rebuilt node): the off-host copies.
+	Remote RemoteSource
+}
+
+// Result says what the restore did.
+type Result struct {
+	Snapshot *store.Snapshot // nil when nothing was restored
+	NoOp     string          // why nothing was done
+	DataDir  string
+	Skipped  []string // snapshots passed over, with why
+	// Stale says why the restored snapshot may be older than the last state
+	// etcd had (the last shutdown backup failed or never ran); "" when it is
+	// the last shutdown backup.
+	Stale    string
+	Duration time.Duration
+	// FromOffhost names the target the snapshot was fetched from; "" when it
+	// was in the backup dir.
+	FromOffhost string
+}
+
+// run is one restore's shared state.
+type run struct {
+	rt      *erdrt.Runtime
+	st      *store.Store
+	m       *manifest.Etcd
+	opts    Options
+	dataDir string // the host data dir restored into
+}
+
+// Run puts the newest good snapshot into an empty data dir, atomically: the
+// member directory appears complete or not at all. m is the parsed manifest.
+// With no usable snapshot it fails wrapping store.ErrNoSnapshot and leaves the
+// data dir empty, so that kubelet does not start an empty etcd.
+func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Etcd, opts Options) (*Result, error) {
+	start := time.Now()
+	r := &run{rt: rt, st: st, m: m, opts: opts, dataDir: opts.DataDir}
+	if r.dataDir == "" {
+		r.dataDir = m.Member.HostDataDir
+	}
+	res := &Result{DataDir: r.dataDir}
+	unlock, err := st.Lock(ctx, opts.LockTimeout, "restore")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	defer logging.Step(ctx, "restore", "total under the lock")()
+	etcdtool.CleanRuntimeLeftovers(ctx, rt)
+	if hasMember(r.dataDir) {
+		res.NoOp = "data dir " + r.dataDir + " already holds an etcd member"
+		return res, nil
+	}
+	if err := prepareDataDir(ctx, r.dataDir); err != nil {
+		return nil, err
+	}
+	src, cands, err := r.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := src.words()
+	if len(cands) == 0 {
+		if opts.AllowEmpty {
+			res.NoOp = "no snapshot " + w.where + "; --allow-empty lets etcd start empty"
+			return res, nil
+		}
+		return nil, fmt.Errorf("%w %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", store.ErrNoSnapshot, w.where, r.dataDir)
+	}
+	snap, skipped, err := firstUsable(ctx, src, cands, r.restoreOne)
+	res.Skipped = skipped
+	if err != nil && w.target != "" {
+		return nil, fmt.Errorf("restore from %s: %w; the data dir %s is left empty", w.target, err, r.dataDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if snap == nil {
+		return nil, fmt.Errorf("%w usable: all %d %s failed verification (%s); the data dir %s is left empty", store.ErrNoSnapshot, len(cands), w.all, strings.Join(skipped, "; "), r.dataDir)
+	}
+	res.Snapshot, res.Duration, res.FromOffhost = snap, time.Since(start), w.target
+	r.record(ctx, res)
+	return res, nil
+}
+
+// source is where the candidates come from: the backup dir, or the off-host
+// copies when it holds none and no snapshot was named.
+func (r *run) source(ctx context.Context) (Source, []store.Metadata, error) {
+	var src Source = &storeSource{st: r.st, id: r.opts.Snapshot}
+	cands, err := src.Candidates(ctx)
+	if err != nil || len(cands) > 0 || r.opts.Remote == nil || r.opts.Snapshot != "" {
+		return src, cands, err
+	}
+	src = &offhostSource{remote: r.opts.Remote, st: r.st, dataDir: r.dataDir}
+	cands, err = src.Candidates(ctx)
+	return src, cands, err
+}
+
+// record says which snapshot etcd now starts from and, when it may be
+// older than etcd's last state, why: `status` and the metrics show it.
+func (r *run) record(ctx context.Context, res *Result) {
+	log := logging.G(ctx)
+	snap, boot := res.Snapshot, hostfs.BootID()
+	if r.opts.Snapshot == "" {
+		res.Stale = staleness(r.st, snap, res.Skipped, boot)
+	}
+	if res.Stale != "" {
+		log.Warn("restored snapshot may be older than etcd's last state", "snapshot", snap.Meta.ID, "why", res.Stale)
+	}
+	rec := store.RestoreRecord{Time: time.Now().UTC(), SnapshotID: snap.Meta.ID, Revision: snap.Meta.Etcd.Revision, Image: snap.Meta.Image.Reference, BootID: boot, Stale: res.Stale}
+	if err := r.st.WriteRestoreRecord(rec); err != nil {
+		log.Warn("restore record not written", "err", err)
+	}
+}
