@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/opencontainers/go-digest"
 )
 

@@ -85,8 +85,8 @@ func TestRulesCatchBreaches(t *testing.T) {
 	const m = "example.com/erd"
 	good := []pkg{
 		{ImportPath: m + "/cmd/etcd-ramdisk", Name: "main", Imports: []string{"github.com/urfave/cli/v2", m + "/backup", m + "/install"}},
-		{ImportPath: m + "/runtime", Name: "runtime", Imports: []string{"github.com/containerd/containerd/v2/client", m + "/images"}},
-		{ImportPath: m + "/images", Name: "images", Imports: []string{"github.com/containerd/containerd/v2/core/images"}},
+		{ImportPath: m + "/runtime", Name: "runtime", Imports: []string{"github.com/containerd/containerd/v2/client", m + "/runtime/images"}},
+		{ImportPath: m + "/runtime/images", Name: "images", Imports: []string{"github.com/containerd/containerd/v2/core/images"}},
 		{ImportPath: m + "/backup", Name: "backup", Imports: []string{m + "/runtime", m + "/store", m + "/hostfs", "github.com/containerd/errdefs"}},
 		{ImportPath: m + "/store", Name: "store", Imports: []string{m + "/hostfs", m + "/internal/failpoint"}},
 		{ImportPath: m + "/hostfs", Name: "hostfs", Imports: []string{m + "/internal/failpoint", "os"}},
