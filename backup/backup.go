@@ -16,8 +16,9 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
-// ErrSuspect means the snapshot's revision went backwards (a reset or freshly
-// initialised cluster): it was kept aside, not counted as a good snapshot.
+// ErrSuspect means the snapshot's revision went backwards or its cluster ID
+// is not the newest snapshot's (a reset or freshly initialised cluster): it
+// was kept aside, not counted as a good snapshot.
 var ErrSuspect = errors.New("suspect snapshot")
 
 // Options for one backup.

@@ -67,13 +67,17 @@ func (r *run) cold(ctx context.Context) (*Result, error) {
 		log.Info("etcd's data dir holds no writes; nothing to back up", "revision", status.Revision)
 		return &Result{Skipped: true, Revision: status.Revision, Source: store.SourceDataDir}, nil
 	}
-	if skip, err := unchanged(ctx, r.st, status.Revision); skip || err != nil {
+	// The copy records no cluster or member ID: etcd has exited and cannot be
+	// asked, and the newest snapshot's IDs would claim an identity nobody saw
+	// (whether this data dir is that cluster is the very question). Unknown
+	// IDs leave the checks to the revision, as before the IDs were recorded.
+	if skip, err := unchanged(ctx, r.st, status); skip || err != nil {
 		return &Result{Skipped: true, Revision: status.Revision, Source: store.SourceDataDir}, err
 	}
 	meta := r.newMetadata(ec, status)
 	meta.Source = store.SourceDataDir
 	kind := store.Good
-	if why := resetGuard(r.st, status.Revision, r.opts.AcceptReset); why != "" {
+	if why := resetGuard(r.st, status, r.opts.AcceptReset); why != "" {
 		kind, meta.Suspect = store.Suspect, why
 	}
 	snap, err := storeStaged(ctx, r.st, w.SnapshotFile(), meta, kind)

@@ -54,18 +54,18 @@ func (r *run) hot(ctx context.Context, ec *erdrt.EtcdContainer) (*Result, error)
 func (r *run) snapshotEtcd(ctx context.Context) (*Result, *etcdtool.Target, error) {
 	name := fmt.Sprintf("snapshot-%d.db", time.Now().UnixNano())
 	doneAsk := logging.Step(ctx, "backup", "etcd status (JSON gateway)")
-	rev, version, gwErr := r.etcd.GatewayStatus(ctx)
+	now, gwErr := r.etcd.GatewayStatus(ctx)
 	doneAsk()
 	var first func(*etcdtool.Target) error
 	if gwErr == nil {
-		if res, err := nothingNew(ctx, r.st, rev); res != nil || err != nil {
+		if res, err := nothingNew(ctx, r.st, now); res != nil || err != nil {
 			return res, nil, err
 		}
 		first = func(t *etcdtool.Target) error { return saveSnapshot(ctx, t, name) }
 	} else {
 		logging.G(ctx).Info("etcd's JSON gateway did not answer; asking etcdctl for the revision", "err", gwErr)
 		first = func(t *etcdtool.Target) (err error) {
-			rev, version, err = endpointRevision(ctx, t)
+			now, err = endpointRevision(ctx, t)
 			return err
 		}
 	}
@@ -74,14 +74,14 @@ func (r *run) snapshotEtcd(ctx context.Context) (*Result, *etcdtool.Target, erro
 		return nil, nil, err
 	}
 	if gwErr != nil {
-		if res, err := nothingNew(ctx, r.st, rev); res != nil || err != nil {
+		if res, err := nothingNew(ctx, r.st, now); res != nil || err != nil {
 			return res, tgt, err
 		}
 		if err := saveSnapshot(ctx, tgt, name); err != nil {
 			return nil, tgt, err
 		}
 	}
-	res, err := r.storeSnapshot(ctx, tgt, name, rev, version)
+	res, err := r.storeSnapshot(ctx, tgt, name, now)
 	return res, tgt, err
 }
 
@@ -98,23 +98,24 @@ func (r *run) logPodUpdate(ctx context.Context, ec *erdrt.EtcdContainer) {
 	}
 }
 
-// endpointRevision asks the running etcd for its current revision and server
-// version with etcdctl.
-func endpointRevision(ctx context.Context, tgt *etcdtool.Target) (int64, string, error) {
+// endpointRevision asks the running etcd for its current revision, server
+// version and IDs with etcdctl.
+func endpointRevision(ctx context.Context, tgt *etcdtool.Target) (etcdtool.Status, error) {
 	defer logging.Step(ctx, "backup", "etcdctl endpoint status")()
 	return tgt.EndpointStatus(ctx)
 }
 
-// nothingNew returns a skipped result when etcd at rev holds nothing to back
-// up: no write yet, or nothing since the newest snapshot. Both nil: go on.
-func nothingNew(ctx context.Context, st *store.Store, rev int64) (*Result, error) {
+// nothingNew returns a skipped result when etcd as asked holds nothing to
+// back up: no write yet, or nothing since the newest snapshot. Both nil: go on.
+func nothingNew(ctx context.Context, st *store.Store, now etcdtool.Status) (*Result, error) {
+	rev := now.Revision
 	if rev <= 1 {
 		// A cluster nobody has written to yet: its snapshot would hold nothing
 		// and etcd's own status reads it as revision 0.
 		logging.G(ctx).Info("etcd holds no writes yet; nothing to back up", "revision", rev)
 		return &Result{Skipped: true, Revision: rev}, nil
 	}
-	if skip, err := unchanged(ctx, st, rev); skip || err != nil {
+	if skip, err := unchanged(ctx, st, store.EtcdStatus{Revision: rev, Identity: now.Identity}); skip || err != nil {
 		return &Result{Skipped: true, Revision: rev}, err
 	}
 	return nil, nil

@@ -15,22 +15,24 @@ import (
 )
 
 // storeSnapshot checks and stages the saved file, then commits it, good or
-// (when its revision went backwards) suspect. rev is what etcd reported
-// before the save; version is the server's.
-func (r *run) storeSnapshot(ctx context.Context, tgt *etcdtool.Target, name string, rev int64, version string) (*Result, error) {
+// (when its revision went backwards or its cluster is another) suspect. now
+// is what etcd reported before the save: the server's version and the IDs
+// come from there, the revision from the saved file.
+func (r *run) storeSnapshot(ctx context.Context, tgt *etcdtool.Target, name string, now etcdtool.Status) (*Result, error) {
 	defer os.Remove(tgt.HostFile(name))
 	failpoint.Inject("backup-after-save")
-	status, sg, err := verifyAndStage(ctx, r.st, tgt, name, rev)
+	status, sg, err := verifyAndStage(ctx, r.st, tgt, name, now.Revision)
 	if err != nil {
 		return nil, err
 	}
 	defer sg.Discard()
-	if version != "" {
-		status.Version = version
+	if now.Version != "" {
+		status.Version = now.Version
 	}
+	status.Identity = now.Identity
 	meta := r.newMetadata(r.ec, status)
 	kind := store.Good
-	if why := resetGuard(r.st, status.Revision, r.opts.AcceptReset); why != "" {
+	if why := resetGuard(r.st, status, r.opts.AcceptReset); why != "" {
 		kind, meta.Suspect = store.Suspect, why
 	}
 	doneCommit := logging.Step(ctx, "backup", "commit (link, fsyncs, metadata)")

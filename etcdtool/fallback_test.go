@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -83,8 +83,9 @@ func TestOpenTargetFallback(t *testing.T) {
 				t.Fatal(err)
 			}
 			var rev int64
-			first := func(tgt *Target) (err error) {
-				rev, _, err = tgt.EndpointStatus(ctx)
+			first := func(tgt *Target) error {
+				s, err := tgt.EndpointStatus(ctx)
+				rev = s.Revision
 				return err
 			}
 			tgt, err := e.OpenTarget(ctx, tc.method, st.StagingDir(), first)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
 // etcd serves a JSON gateway to its gRPC API on the client port (from 3.4 on,
@@ -29,53 +30,57 @@ const (
 )
 
 // gatewayAnswer is the part of the gateway's StatusResponse we use; the
-// gateway writes 64-bit integers as strings.
+// gateway writes 64-bit integers as strings (proto3's JSON mapping), the IDs
+// included.
 type gatewayAnswer struct {
 	Header *struct {
-		Revision int64 `json:"revision,string"`
+		ClusterID uint64 `json:"cluster_id,string"`
+		MemberID  uint64 `json:"member_id,string"`
+		Revision  int64  `json:"revision,string"`
 	} `json:"header"`
 	Version string `json:"version"`
 }
 
-// GatewayStatus asks the running etcd for its revision and server version
-// over its JSON gateway, with the client certificate etcdctl would use.
-func (e *Etcd) GatewayStatus(ctx context.Context) (rev int64, version string, err error) {
+// GatewayStatus asks the running etcd for its revision, server version and
+// IDs over its JSON gateway, with the client certificate etcdctl would use.
+func (e *Etcd) GatewayStatus(ctx context.Context) (Status, error) {
 	t := e.tls
 	client, err := gatewayClient(e.m, t)
 	if err != nil {
-		return 0, "", err
+		return Status{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, gatewayTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+gatewayPath, strings.NewReader("{}"))
 	if err != nil {
-		return 0, "", err
+		return Status{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, "", err
+		return Status{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return 0, "", err
+		return Status{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, "", fmt.Errorf("%s: %s: %s", gatewayPath, resp.Status, truncate(string(body), 200))
+		return Status{}, fmt.Errorf("%s: %s: %s", gatewayPath, resp.Status, truncate(string(body), 200))
 	}
 	return parseGatewayStatus(body)
 }
 
-func parseGatewayStatus(body []byte) (int64, string, error) {
+func parseGatewayStatus(body []byte) (Status, error) {
 	var a gatewayAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return 0, "", fmt.Errorf("parse %s answer %q: %w", gatewayPath, truncate(string(body), 200), err)
+		return Status{}, fmt.Errorf("parse %s answer %q: %w", gatewayPath, truncate(string(body), 200), err)
 	}
 	if a.Header == nil || a.Version == "" {
-		return 0, "", fmt.Errorf("%s answer %q has no header or version", gatewayPath, truncate(string(body), 200))
+		return Status{}, fmt.Errorf("%s answer %q has no header or version", gatewayPath, truncate(string(body), 200))
 	}
-	return a.Header.Revision, a.Version, nil
+	h := a.Header
+	return Status{Revision: h.Revision, Version: a.Version, Identity: store.NewIdentity(h.ClusterID, h.MemberID)}, nil
 }
 
 // gatewayClient speaks TLS with the manifest's CA and the healthcheck client

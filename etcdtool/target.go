@@ -8,9 +8,9 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -158,15 +158,15 @@ func (t *Target) runOK(ctx context.Context, what string, args []string) ([]byte,
 	return res.Stdout, nil
 }
 
-// EndpointStatus asks the running etcd for its current revision and server
-// version (snapshot status only knows the storage version) with etcdctl.
-func (t *Target) EndpointStatus(ctx context.Context) (rev int64, version string, err error) {
+// EndpointStatus asks the running etcd for its current revision, server
+// version and IDs with etcdctl.
+func (t *Target) EndpointStatus(ctx context.Context) (Status, error) {
 	out, err := t.runOK(ctx, "etcdctl endpoint status", endpointStatusArgs(t.tools, t.tls))
 	if err != nil {
-		return 0, "", err
+		return Status{}, err
 	}
-	rev, version, _, err = parseEndpointStatus(out)
-	return rev, version, err
+	st, _, err := parseEndpointStatus(out)
+	return st, err
 }
 
 // Save runs etcdctl's save into the staging directory, as file name.

@@ -75,24 +75,37 @@ func parseSnapshotStatus(out []byte) (store.EtcdStatus, error) {
 	return store.EtcdStatus{Version: s.Version, Revision: s.Revision, Hash: s.Hash, TotalKeys: s.TotalKey, TotalSize: s.TotalSize}, nil
 }
 
-// endpointStatus is the part of `etcdctl endpoint status -w json` we use.
+// Status is what the running etcd says about itself: its revision, its
+// server version (snapshot status only knows the storage version) and the
+// IDs of its cluster and member.
+type Status struct {
+	Revision int64
+	Version  string
+	store.Identity
+}
+
+// endpointStatus is the part of `etcdctl endpoint status -w json` we use;
+// etcdctl writes the IDs as JSON numbers, above 2^63 for half of them.
 type endpointStatus struct {
 	Status struct {
 		Header struct {
-			Revision int64 `json:"revision"`
+			ClusterID uint64 `json:"cluster_id"`
+			MemberID  uint64 `json:"member_id"`
+			Revision  int64  `json:"revision"`
 		} `json:"header"`
 		Version string `json:"version"`
 		DbSize  int64  `json:"dbSize"`
 	} `json:"Status"`
 }
 
-func parseEndpointStatus(out []byte) (rev int64, version string, dbSize int64, err error) {
+func parseEndpointStatus(out []byte) (st Status, dbSize int64, err error) {
 	var eps []endpointStatus
 	if err := json.Unmarshal(lastJSONLine(out), &eps); err != nil || len(eps) == 0 {
-		return 0, "", 0, fmt.Errorf("parse endpoint status %q: %v", truncate(string(out), 200), err)
+		return Status{}, 0, fmt.Errorf("parse endpoint status %q: %v", truncate(string(out), 200), err)
 	}
 	s := eps[0].Status
-	return s.Header.Revision, s.Version, s.DbSize, nil
+	h := s.Header
+	return Status{Revision: h.Revision, Version: s.Version, Identity: store.NewIdentity(h.ClusterID, h.MemberID)}, s.DbSize, nil
 }
 
 // lastJSONLine skips deprecation warnings some versions print before their JSON.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
 func TestParseSnapshotStatus(t *testing.T) {
@@ -42,12 +43,25 @@ func TestParseSnapshotStatus(t *testing.T) {
 }
 
 func TestParseEndpointStatus(t *testing.T) {
-	out := `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":1,"member_id":2,"revision":4711,"raft_term":2},"version":"3.6.16","dbSize":28672,"leader":2,"raftIndex":5,"raftTerm":2}}]`
-	rev, ver, size, err := parseEndpointStatus([]byte(out))
-	if err != nil || rev != 4711 || ver != "3.6.16" || size != 28672 {
-		t.Fatalf("got %d %q %d %v", rev, ver, size, err)
+	// `etcdctl endpoint status -w json` of real etcd 3.6.16 and 3.5.21: the IDs
+	// are JSON numbers, the first one above 2^63.
+	for _, tc := range []struct {
+		name, out string
+		want      Status
+		size      int64
+	}{
+		{"etcd 3.6.16", `[{"Endpoint":"127.0.0.1:23790","Status":{"header":{"cluster_id":14830667137242166833,"member_id":4604945885705123002,"revision":1,"raft_term":2},"version":"3.6.16","dbSize":20480,"leader":4604945885705123002,"raftIndex":4,"raftTerm":2,"raftAppliedIndex":4,"dbSizeInUse":16384,"storageVersion":"3.6.0","dbSizeQuota":2147483648,"downgradeInfo":{}}}]`,
+			Status{1, "3.6.16", store.Identity{ClusterID: "cdd11d2f6160f631", MemberID: "3fe80de28f59b4ba"}}, 20480},
+		{"etcd 3.5.21", `[{"Endpoint":"127.0.0.1:23790","Status":{"header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"revision":2,"raft_term":2},"version":"3.5.21","dbSize":20480,"leader":3319814642761637952,"raftIndex":5,"raftTerm":2,"raftAppliedIndex":5,"dbSizeInUse":16384}}]`,
+			Status{2, "3.5.21", store.Identity{ClusterID: "48276a8f75b6a87", MemberID: "2e1259d415f2a040"}}, 20480},
+		{"no IDs", `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"revision":4711},"version":"3.6.16","dbSize":28672}}]`, Status{Revision: 4711, Version: "3.6.16"}, 28672},
+	} {
+		got, size, err := parseEndpointStatus([]byte(tc.out))
+		if err != nil || got != tc.want || size != tc.size {
+			t.Errorf("%s: got %+v %d %v; want %+v %d", tc.name, got, size, err, tc.want, tc.size)
+		}
 	}
-	if _, _, _, err := parseEndpointStatus([]byte(`[]`)); err == nil {
+	if _, _, err := parseEndpointStatus([]byte(`[]`)); err == nil {
 		t.Error("empty list accepted")
 	}
 }

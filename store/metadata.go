@@ -39,6 +39,7 @@ const (
 var (
 	idPattern     = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-r[0-9]+(-[0-9]+)?$`)
 	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	etcdIDPattern = regexp.MustCompile(`^[0-9a-f]{1,16}$`)
 )
 
 // Image names the etcd image the snapshot was taken with, so a restore can
@@ -48,8 +49,41 @@ type Image struct {
 	Digest    string `json:"digest"`
 }
 
+// Identity names the etcd cluster and member, in hex as etcd prints them.
+// An empty field is unknown: a cold copy (etcd had exited, nobody to ask) or
+// a snapshot taken before the IDs were recorded. Its fields sit beside the
+// revision in the metadata's "etcd" object.
+type Identity struct {
+	ClusterID string `json:"clusterId,omitempty"`
+	MemberID  string `json:"memberId,omitempty"`
+}
+
+// NewIdentity formats the IDs of etcd's answer header; 0 (proto3 leaves a
+// zero out, and etcd never hands one out) stays unknown.
+func NewIdentity(cluster, member uint64) Identity {
+	return Identity{ClusterID: hexID(cluster), MemberID: hexID(member)}
+}
+
+func hexID(id uint64) string {
+	if id == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%x", id)
+}
+
+func (id Identity) validate() []error {
+	var errs []error
+	for _, f := range []struct{ name, v string }{{"clusterId", id.ClusterID}, {"memberId", id.MemberID}} {
+		if f.v != "" && !etcdIDPattern.MatchString(f.v) {
+			errs = append(errs, fmt.Errorf("etcd %s %q is not 1-16 lowercase hex digits", f.name, f.v))
+		}
+	}
+	return errs
+}
+
 // EtcdStatus is what etcd reported about the database at snapshot time.
 type EtcdStatus struct {
+	Identity
 	Version   string `json:"version"`
 	Revision  int64  `json:"revision"`
 	Hash      uint64 `json:"hash"`
@@ -197,6 +231,7 @@ func (m *Metadata) validateInput() error {
 	if m.Etcd.TotalKeys < 0 || m.Etcd.TotalSize < 0 {
 		errs = append(errs, fmt.Errorf("etcd totals (keys %d, size %d) are negative", m.Etcd.TotalKeys, m.Etcd.TotalSize))
 	}
+	errs = append(errs, m.Etcd.Identity.validate()...)
 	errs = append(errs, m.Member.validate()...)
 	return errors.Join(errs...)
 }

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"bytes"
+	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +57,9 @@ func TestMetadataValidate(t *testing.T) {
 		{"negative keys", func(m *Metadata) { m.Etcd.TotalKeys = -1 }, "negative"},
 		{"no etcd version is fine", func(m *Metadata) { m.Etcd.Version = "" }, ""},
 		{"format version 0", func(m *Metadata) { m.FormatVersion = 0 }, "formatVersion"},
+		{"etcd ids are fine", func(m *Metadata) { m.Etcd.Identity = NewIdentity(14830667137242166833, 4604945885705123002) }, ""},
+		{"uppercase cluster id", func(m *Metadata) { m.Etcd.ClusterID = "CDD0" }, "clusterId"},
+		{"member id too long", func(m *Metadata) { m.Etcd.MemberID = strings.Repeat("a", 17) }, "memberId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,5 +73,52 @@ func TestMetadataValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestNewIdentity(t *testing.T) {
+	// The IDs of a real etcd 3.6.16 (token "etcd-cluster"): the cluster ID is
+	// above 2^63, so it must stay a uint64 all the way.
+	id := NewIdentity(14830667137242166833, 4604945885705123002)
+	if id.ClusterID != "cdd11d2f6160f631" || id.MemberID != "3fe80de28f59b4ba" {
+		t.Errorf("NewIdentity = %+v", id)
+	}
+	if id := NewIdentity(0, 0); id != (Identity{}) {
+		t.Errorf("zero IDs = %+v, want unknown", id)
+	}
+}
+
+// The IDs sit in the "etcd" object beside the revision; metadata written
+// before they existed still loads, with the IDs unknown.
+func TestMetadataEtcdIDs(t *testing.T) {
+	s := newStore(t)
+	m := testMeta(baseTime, 5)
+	m.Etcd.Identity = Identity{ClusterID: "cdd11d2f6160f631", MemberID: "3fe80de28f59b4ba"}
+	snap, err := s.Write(context.Background(), m, bytes.NewReader(testData(4096, 1)), Good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := snap.MetaPath
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"clusterId": "cdd11d2f6160f631"`)) || !bytes.Contains(raw, []byte(`"memberId": "3fe80de28f59b4ba"`)) {
+		t.Fatalf("metadata lacks the IDs:\n%s", raw)
+	}
+	got, err := readMetadata(path)
+	if err != nil || got.Etcd.Identity != m.Etcd.Identity {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+	old := bytes.Replace(bytes.Replace(raw, []byte(`"clusterId": "cdd11d2f6160f631",`), nil, 1), []byte(`"memberId": "3fe80de28f59b4ba",`), nil, 1)
+	if bytes.Contains(old, []byte("clusterId")) || bytes.Contains(old, []byte("memberId")) {
+		t.Fatalf("test did not remove the IDs:\n%s", old)
+	}
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = readMetadata(path)
+	if err != nil || got.Etcd.Identity != (Identity{}) || got.Etcd.Revision != 5 {
+		t.Fatalf("old metadata: %+v, %v", got, err)
 	}
 }
