@@ -179,7 +179,7 @@ func restoreSnapshot(t *testing.T, snap, dataDir, name, peerURL string) {
 
 // keyState is what a restore must bring back of a key.
 type keyState struct {
-	value                           string
+	value                         string
 	create, mod, version, leaseID int64
 }
 
@@ -264,4 +264,3 @@ func diffKeys(want, got map[string]keyState) []string {
 	}
 	return out
 }
-

@@ -212,15 +212,19 @@ func TestFollowerGapOnCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Resume = f.Stats().ChainID
-	if err := NewFollower(o).Run(context.Background()); !errors.Is(err, ErrGap) {
-		t.Errorf("resume past a compaction: %v, want ErrGap", err)
-	}
+	wantGap(t, o, "resume past a compaction")
 	o.Resume, o.StartRev = "", o.StartRev+2
+	wantGap(t, o, "new chain from a compacted revision")
+}
+
+// wantGap runs a follower that must stop at once with ErrGap.
+func wantGap(t *testing.T, o FollowOptions, what string) {
+	t.Helper()
 	err := NewFollower(o).Run(context.Background())
 	if !errors.Is(err, ErrGap) {
-		t.Errorf("new chain from a compacted revision: %v, want ErrGap", err)
+		t.Errorf("%s: %v, want ErrGap", what, err)
 	}
-	t.Logf("compacted: %v", err)
+	t.Logf("%s: %v", what, err)
 }
 
 // TestFollowerRefusesAnotherHistory: a chain is never continued on another
@@ -252,27 +256,17 @@ func TestFollowerRefusesAnotherHistory(t *testing.T) {
 	}
 	oo := o
 	oo.Endpoint = other.clientURL
-	if err := NewFollower(oo).Run(context.Background()); !errors.Is(err, ErrGap) {
-		t.Errorf("another cluster: %v, want ErrGap", err)
-	}
+	wantGap(t, oo, "another cluster")
 
 	a.stop(t)
 	restoreSnapshot(t, old, filepath.Join(tmp, "a2"), "a", a.peerURL)
 	a2 := startEtcd(t, "a", filepath.Join(tmp, "a2"), a.peerURL)
 	o.Endpoint = a2.clientURL
-	err := NewFollower(o).Run(context.Background())
-	if !errors.Is(err, ErrGap) {
-		t.Errorf("etcd restored from an older snapshot: %v, want ErrGap", err)
-	}
-	t.Logf("behind: %v", err)
+	wantGap(t, o, "etcd restored from an older snapshot")
 	for i := range 15 {
 		mustPut(t, a2.cli, "/k", fmt.Sprint("new", i))
 	}
-	err = NewFollower(o).Run(context.Background())
-	if !errors.Is(err, ErrGap) {
-		t.Errorf("etcd restored from an older snapshot and written past the chain: %v, want ErrGap", err)
-	}
-	t.Logf("passed again: %v", err)
+	wantGap(t, o, "etcd restored from an older snapshot and written past the chain")
 }
 
 // TestFollowerSurvivesEtcdRestart: etcd restarted (as kubelet does) under
