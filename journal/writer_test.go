@@ -1,0 +1,194 @@
+package journal
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestGroupCommitOneSyncPerInterval(t *testing.T) {
+	tick := make(chan time.Time)
+	var syncs syncCounter
+	w := newTestChain(t, t.TempDir(), WriterOptions{Sync: syncs.sync, tick: tick})
+	appendRevs(t, w, 101, 150, 10)
+	tick <- time.Now()
+	tick <- time.Now() // returns once the first commit is done
+	if got := syncs.n.Load(); got != 1 {
+		t.Fatalf("50 appends in one interval: %d syncs, want 1", got)
+	}
+	st := w.Stats()
+	if st.DurableRev != 150 || st.LastSync.IsZero() || st.BytesWritten == 0 || !st.PendingSince.IsZero() {
+		t.Errorf("stats after the commit: %+v", st)
+	}
+	for range 5 {
+		tick <- time.Now()
+	}
+	if got := syncs.n.Load(); got != 1 {
+		t.Errorf("idle intervals: %d syncs, want still 1", got)
+	}
+	appendRevs(t, w, 151, 151, 10)
+	if st := w.Stats(); st.PendingSince.IsZero() || st.DurableRev != 150 {
+		t.Errorf("stats with a pending append: %+v", st)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := syncs.n.Load(); got != 2 {
+		t.Errorf("close with one pending append: %d syncs in all, want 2", got)
+	}
+}
+
+func TestIdleWriterNeverSyncs(t *testing.T) {
+	var syncs syncCounter
+	w := newTestChain(t, t.TempDir(), WriterOptions{Sync: syncs.sync, Interval: time.Millisecond})
+	time.Sleep(50 * time.Millisecond)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := syncs.n.Load(); got != 0 {
+		t.Errorf("idle writer: %d syncs, want 0", got)
+	}
+	if st := w.Stats(); st.Segments != 1 || st.DurableRev != 100 {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+func TestFlushMakesDurable(t *testing.T) {
+	var syncs syncCounter
+	root := t.TempDir()
+	w := newTestChain(t, root, WriterOptions{Sync: syncs.sync, Interval: time.Hour})
+	appendRevs(t, w, 101, 103, 10)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if syncs.n.Load() != 1 || w.Stats().DurableRev != 103 {
+		t.Fatalf("after flush: %d syncs, %+v", syncs.n.Load(), w.Stats())
+	}
+	sum, err := Verify(root, w.Header().ChainID) // while the writer still runs
+	if err != nil || sum.LastRev != 103 {
+		t.Fatalf("verify: %+v %v", sum, err)
+	}
+	w.Close()
+	if err := w.Append(putRev(104, 1)); !errors.Is(err, ErrClosed) {
+		t.Errorf("append after close: %v", err)
+	}
+}
+
+func TestAppendRefusesGaps(t *testing.T) {
+	w := newTestChain(t, t.TempDir(), WriterOptions{})
+	defer w.Close()
+	if err := w.Append(putRev(102, 1)); !errors.Is(err, ErrGap) {
+		t.Errorf("first revision 102 after start 100: %v", err)
+	}
+	appendRevs(t, w, 101, 101, 1)
+	if err := w.Append(putRev(101, 1)); !errors.Is(err, ErrGap) {
+		t.Errorf("revision 101 twice: %v", err)
+	}
+	r := putRev(102, 1)
+	r.Events[0].ModRev = 99
+	if err := w.Append(r); err == nil {
+		t.Error("event with another mod revision accepted")
+	}
+	if err := w.Append(&Header{}); err == nil {
+		t.Error("second header accepted")
+	}
+}
+
+func TestWriterStopsOnSyncError(t *testing.T) {
+	w := newTestChain(t, t.TempDir(), WriterOptions{Interval: time.Hour,
+		Sync: func(*os.File) error { return errors.New("EIO") }})
+	appendRevs(t, w, 101, 101, 1)
+	if err := w.Flush(); err == nil {
+		t.Fatal("flush with a failing sync succeeded")
+	}
+	select {
+	case <-w.Failed():
+	default:
+		t.Fatal("Failed not closed")
+	}
+	if err := w.Append(putRev(102, 1)); err == nil {
+		t.Error("append after a failed sync accepted")
+	}
+	if err := w.Close(); err == nil {
+		t.Error("close hides the failure")
+	}
+}
+
+func TestSegmentRollover(t *testing.T) {
+	root := t.TempDir()
+	var syncs syncCounter
+	w := newTestChain(t, root, WriterOptions{SegmentSize: 1024, Sync: syncs.sync, Interval: time.Hour})
+	appendRevs(t, w, 101, 160, 40)
+	if err := w.Append(putRev(161, 5000)); err != nil { // larger than a segment
+		t.Fatal(err)
+	}
+	appendRevs(t, w, 162, 170, 40)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	id := w.Header().ChainID
+	paths := segmentPaths(t, root, id)
+	if len(paths) < 4 {
+		t.Fatalf("%d segments of 1 KiB for 70 records, want several", len(paths))
+	}
+	if filepath.Base(paths[0]) != segmentName(101) {
+		t.Errorf("first segment %s", paths[0])
+	}
+	sum, err := Verify(root, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.LastRev != 170 || sum.Revisions != 70 || sum.Segments != len(paths) {
+		t.Errorf("summary %+v", sum)
+	}
+	if st := w.Stats(); st.Segments != len(paths) {
+		t.Errorf("writer created %d segments, %d on disk", st.Segments, len(paths))
+	}
+	// One commit: a data sync per segment it filled, and the last one.
+	if got := syncs.n.Load(); got != int64(len(paths)) {
+		t.Errorf("%d data syncs for %d segments", got, len(paths))
+	}
+}
+
+func TestFileModes(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "journal")
+	id := writeTestChain(t, root, 105, WriterOptions{})
+	for path, want := range map[string]os.FileMode{
+		root: 0o700 | os.ModeDir, filepath.Join(root, id): 0o700 | os.ModeDir,
+		segmentPaths(t, root, id)[0]: 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+		}
+	}
+	if fi, _ := os.Stat(segmentPaths(t, root, id)[0]); fi.Size() != SegmentSize {
+		t.Errorf("segment size %d, want preallocated %d", fi.Size(), SegmentSize)
+	}
+}
+
+func TestZeroFillAndRealSync(t *testing.T) {
+	root := t.TempDir()
+	w, err := Create(root, Header{StartRev: 7}, WriterOptions{ZeroFill: true, SegmentSize: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRevs(t, w, 8, 20, 100)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.BytesWritten < 1<<16 {
+		t.Errorf("zero fill not counted: %+v", st)
+	}
+	if sum, err := Verify(root, w.Header().ChainID); err != nil || sum.LastRev != 20 {
+		t.Errorf("verify: %+v %v", sum, err)
+	}
+}
