@@ -14,7 +14,7 @@ export CGO_ENABLED := 0
 
 UNIT_PKGS := $(shell $(GO) list ./... | grep -v -e /e2e -e /testbed/cmd)
 
-.PHONY: all build deps testbed-bins images vet unit e2e e2e-containerd2 containerd2 test faults demo bed-up bed-down clean
+.PHONY: all build deps etcd-bins testbed-bins images vet unit e2e e2e-containerd2 containerd2 test faults demo bed-up bed-down clean
 
 all: build
 
@@ -25,8 +25,12 @@ build:
 deps:
 	testbed/install-deps.sh
 
-testbed-bins:
+# etcd, etcdctl and etcdutl of each version the bed runs (the journal's unit
+# tests run the real etcd too).
+etcd-bins:
 	testbed/build-etcd.sh $(BIN)
+
+testbed-bins: etcd-bins
 	testbed/build-nerdctl.sh $(BIN)
 	testbed/build-s3.sh $(BIN)
 	$(GO) build -trimpath -o $(BIN)/pause ./testbed/pause
@@ -38,8 +42,8 @@ vet:
 	$(GO) vet ./...
 
 # deps: the drop-in check runs systemd-analyze, which a fresh machine lacks.
-unit: deps
-	$(GO) test -count=1 $(UNIT_PKGS)
+unit: deps etcd-bins
+	ERD_ETCD_BIN=$(BIN)/etcd-3.6.16/etcd $(GO) test -count=1 $(UNIT_PKGS)
 
 e2e: deps images build
 	$(GO) test -count=1 -timeout 80m -v ./e2e/

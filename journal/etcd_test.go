@@ -31,7 +31,7 @@ func etcdBin(t *testing.T) string {
 		p = filepath.Join(filepath.Dir(wd), "_output", "bin", "etcd-3.6.16", "etcd")
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("etcd binary: %v: build it with `make testbed-bins` or set ERD_ETCD_BIN", err)
+		t.Fatalf("etcd binary: %v: build it with `make etcd-bins` or set ERD_ETCD_BIN", err)
 	}
 	return p
 }
