@@ -16,6 +16,7 @@ const (
 	restoreRecordName = "restore-record.json"
 	lockName          = "lock"
 	stagingDir        = "staging"
+	journalDir        = "journal"
 )
 
 // Layout lists the directories of a store at dir, the store's root first, as
@@ -33,6 +34,11 @@ func Layout(dir string) []string {
 // jobs create it when they need it and remove it when done, and every job
 // under the lock removes what a killed run left there.
 func (s *Store) StagingDir() string { return filepath.Join(s.Dir, stagingDir) }
+
+// JournalDir is the root of the journal's chains (package journal), beside
+// the snapshots and with the store's modes. Like StagingDir it is not part of
+// Layout: the journal creates it when it starts its first chain.
+func (s *Store) JournalDir() string { return filepath.Join(s.Dir, journalDir) }
 
 // OpenExisting opens the store at dir only when it is complete, so that
 // opening it creates nothing: for readers such as status, which never write.
