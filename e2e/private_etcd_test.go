@@ -52,6 +52,12 @@ func privateEtcd(t *testing.T, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmp := privateTMPDIR(t)
+	brokenEtcd(t, ctx, rt, etcdtool.PrivateEtcdOptions{Image: img, DataDir: filepath.Join(n.Dir, "broken-data"), Name: n.Options.NodeName})
+	if left := ioDirsIn(t, tmp); len(left) != 0 {
+		t.Errorf("FIFO directories left after a failed start: %v", left)
+	}
+
 	start := time.Now()
 	e, err := etcdtool.StartPrivateEtcd(ctx, rt, etcdtool.PrivateEtcdOptions{Image: img, DataDir: n.DataDir(), Name: n.Options.NodeName})
 	if err != nil {
@@ -108,6 +114,9 @@ func privateEtcd(t *testing.T, ref string) {
 	if _, err := os.Stat(ioDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("FIFO directory %s left after stop: %v", ioDir, err)
 	}
+	if left := ioDirsIn(t, tmp); len(left) != 0 {
+		t.Errorf("FIFO directories left after stop: %v", left)
+	}
 
 	n.startEtcd()
 	if got := n.kv("get", "/registry/private/restored"); got != "from-the-snapshot" {
@@ -115,6 +124,54 @@ func privateEtcd(t *testing.T, ref string) {
 	}
 	if got := n.kv("get", "/registry/private/replayed"); got != "through-the-socket" {
 		t.Errorf("the cluster's etcd reads the private etcd's write = %q", got)
+	}
+}
+
+// privateTMPDIR gives this test's FIFO directories a TMPDIR of their own,
+// short enough for the socket's path, so that what is left can be counted.
+func privateTMPDIR(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "erd-private-etcd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Setenv("TMPDIR", dir)
+	return dir
+}
+
+func ioDirsIn(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "etcd-ramdisk-io-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// brokenEtcd: etcd that exits while starting (its WAL is garbage) fails the
+// start with its own words, and leaves no container behind.
+func brokenEtcd(t *testing.T, ctx context.Context, rt *erdrt.Runtime, opts etcdtool.PrivateEtcdOptions) {
+	t.Helper()
+	wal := filepath.Join(opts.DataDir, "member", "wal")
+	if err := os.MkdirAll(wal, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wal, "0000000000000000-0000000000000000.wal"), []byte(strings.Repeat("garbage ", 4096)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e, err := etcdtool.StartPrivateEtcd(ctx, rt, opts)
+	if err == nil {
+		_ = e.Stop(ctx, time.Second)
+		t.Fatal("etcd started on a garbage WAL")
+	}
+	t.Logf("on a garbage WAL, after %s: %s", time.Since(start).Round(time.Millisecond), err.Error())
+	if !strings.Contains(err.Error(), "exited") || strings.Contains(err.Error(), "goroutine") {
+		t.Errorf("error does not say etcd exited, in its own words (not a stack trace): %v", err)
+	}
+	if left := sidecarsLeft(t, ctx, rt); len(left) != 0 {
+		t.Errorf("containers left after a failed start: %v", left)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -117,12 +116,13 @@ func privateEtcdArgs(name string) []string {
 	}
 }
 
-// checkMemberDir refuses a data dir without a member: etcd would make a new,
-// empty cluster there.
+// checkMemberDir refuses a data dir without a member's WAL: etcd would take
+// it for a new member and make a new, empty cluster there.
 func checkMemberDir(dataDir string) error {
-	fi, err := os.Stat(manifest.MemberDir(dataDir))
-	if err == nil && !fi.IsDir() {
-		err = fmt.Errorf("%s is not a directory", manifest.MemberDir(dataDir))
+	wal := filepath.Join(manifest.MemberDir(dataDir), "wal")
+	files, err := filepath.Glob(filepath.Join(wal, "*.wal"))
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no WAL file in %s", wal)
 	}
 	if err != nil {
 		return fmt.Errorf("private etcd: data dir %s holds no member: %w", dataDir, err)
@@ -222,11 +222,27 @@ func socketClient(socket string) *http.Client {
 	}}
 }
 
-// lastWords is the end of etcd's log, enough to say why it stopped.
+// lastWords says why etcd stopped: its last fatal or panic log line, else
+// a Go panic's first line (the stack trace after it says less), else its
+// last error log line, else the end of its output.
 func lastWords(out string) string {
 	out = strings.TrimSpace(out)
 	if out == "" {
 		return "(it wrote nothing)"
+	}
+	lines := strings.Split(out, "\n")
+	for _, says := range []func(string) bool{
+		func(l string) bool {
+			return strings.Contains(l, `"level":"fatal"`) || strings.Contains(l, `"level":"panic"`)
+		},
+		func(l string) bool { return strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") },
+		func(l string) bool { return strings.Contains(l, `"level":"error"`) },
+	} {
+		for i := len(lines) - 1; i >= 0; i-- {
+			if says(lines[i]) {
+				return truncate(lines[i], 2000)
+			}
+		}
 	}
 	if len(out) > 2000 {
 		out = "…" + out[len(out)-2000:]

@@ -68,17 +68,17 @@ func TestCheckMemberDir(t *testing.T) {
 	if err := checkMemberDir(dir); err == nil {
 		t.Error("a data dir without member/ was taken: etcd would make a new cluster there")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "member"), nil, 0o600); err != nil {
+	wal := filepath.Join(dir, "member", "wal")
+	if err := os.MkdirAll(wal, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := checkMemberDir(dir); err == nil {
-		t.Error("a file named member was taken for a member")
+		t.Error("a member without a WAL file was taken: etcd would make a new cluster there")
 	}
-	restored := t.TempDir()
-	if err := os.Mkdir(filepath.Join(restored, "member"), 0o700); err != nil {
+	if err := os.WriteFile(filepath.Join(wal, "0000000000000000-0000000000000000.wal"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkMemberDir(restored); err != nil {
+	if err := checkMemberDir(dir); err != nil {
 		t.Errorf("a restored data dir: %v", err)
 	}
 }
@@ -149,4 +149,24 @@ func TestWaitHealthy(t *testing.T) {
 			t.Fatalf("err = %v, want the deadline and what etcd logged", err)
 		}
 	})
+}
+
+func TestLastWords(t *testing.T) {
+	stack := strings.Repeat("goroutine 1 [running]:\n\tgo.etcd.io/etcd/server/v3/embed.StartEtcd()\n", 100)
+	tests := []struct{ name, out, want string }{
+		{"nothing", "", "(it wrote nothing)"},
+		{"a panic: its log line, not the stack", `{"level":"info","msg":"opened backend"}` + "\n" +
+			`{"level":"error","msg":"retrying"}` + "\n" + `{"level":"panic","msg":"failed to open WAL"}` + "\n" +
+			"panic: failed to open WAL\n\n" + stack, `{"level":"panic","msg":"failed to open WAL"}`},
+		{"a bare Go panic", `{"level":"info","msg":"bootstrap successfully"}` + "\n" + `{"level":"error","msg":"earlier"}` + "\n" +
+			"panic: cannot use none as id\n\n" + stack, "panic: cannot use none as id"},
+		{"fatal before error", `{"level":"fatal","msg":"cannot access data directory"}` + "\n" + `{"level":"error","msg":"closing"}`, `{"level":"fatal","msg":"cannot access data directory"}`},
+		{"an error only", `{"level":"error","msg":"listen unix: bind: address already in use"}` + "\n" + `{"level":"info","msg":"closed"}`, `{"level":"error","msg":"listen unix: bind: address already in use"}`},
+		{"plain text: its end", "flag provided but not defined: -foo\nUsage:\n", "flag provided but not defined: -foo\nUsage:"},
+	}
+	for _, tt := range tests {
+		if got := lastWords(tt.out); got != tt.want {
+			t.Errorf("%s: lastWords = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
