@@ -36,37 +36,16 @@ func (p *PreparedSidecar) Close() {
 
 // PrepareSidecar creates the locked-down container RunSidecar would run.
 func (r *Runtime) PrepareSidecar(ctx context.Context, opts SidecarOptions) (_ *PreparedSidecar, err error) {
+	if opts.RunDir != "" {
+		return nil, fmt.Errorf("sidecar %s: a run dir needs StartSidecar", opts.Purpose)
+	}
 	if r.nerdctl != "" {
 		// nerdctl creates and starts in one command: nothing to prepare.
 		return &PreparedSidecar{run: func(ctx context.Context) (*Result, error) { return r.nerdctlSidecar(ctx, opts) }}, nil
 	}
-	img := r.Handle(opts.Image)
-	if ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter); err != nil || !ok {
-		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
-			return nil, fmt.Errorf("unpack %s: %w", opts.Image.Reference, err)
-		}
-	}
-	id := fmt.Sprintf("etcd-ramdisk-%s-%d", opts.Purpose, time.Now().UnixNano())
-	specOpts := []oci.SpecOpts{
-		oci.WithImageConfig(img),
-		oci.WithProcessArgs(opts.Args...),
-		oci.WithMounts(bindMounts(opts.Mounts)),
-		oci.WithRootFSReadonly(),
-		oci.WithNoNewPrivileges,
-		oci.WithCapabilities([]string{}),
-	}
-	if opts.HostNetwork {
-		specOpts = append(specOpts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
-	}
-	ctr, err := r.Client.NewContainer(ctx, id,
-		containerd.WithImage(img),
-		// A writable snapshot lets runc create mount points; the spec then mounts it read-only.
-		containerd.WithNewSnapshot(id, img),
-		containerd.WithContainerLabels(map[string]string{LabelSidecar: opts.Purpose}),
-		containerd.WithNewSpec(specOpts...),
-	)
+	ctr, err := r.newSidecarContainer(ctx, opts, opts.Mounts)
 	if err != nil {
-		return nil, fmt.Errorf("create sidecar from %s: %w", opts.Image.Reference, err)
+		return nil, err
 	}
 	p := &PreparedSidecar{cleanup: []func(){func() { removeContainer(ctx, ctr) }}}
 	defer func() {
@@ -87,4 +66,38 @@ func (r *Runtime) PrepareSidecar(ctx context.Context, opts SidecarOptions) (_ *P
 	failpoint.Inject("sidecar-created")
 	p.run = func(ctx context.Context) (*Result, error) { return waitProcess(ctx, task, stdout, stderr) }
 	return p, nil
+}
+
+// newSidecarContainer creates the locked-down container of a sidecar from
+// opts.Image, unpacking the image first when needed, with the given mounts.
+func (r *Runtime) newSidecarContainer(ctx context.Context, opts SidecarOptions, mounts []Mount) (containerd.Container, error) {
+	img := r.Handle(opts.Image)
+	if ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter); err != nil || !ok {
+		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
+			return nil, fmt.Errorf("unpack %s: %w", opts.Image.Reference, err)
+		}
+	}
+	id := fmt.Sprintf("etcd-ramdisk-%s-%d", opts.Purpose, time.Now().UnixNano())
+	specOpts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(opts.Args...),
+		oci.WithMounts(bindMounts(mounts)),
+		oci.WithRootFSReadonly(),
+		oci.WithNoNewPrivileges,
+		oci.WithCapabilities([]string{}),
+	}
+	if opts.HostNetwork {
+		specOpts = append(specOpts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
+	}
+	ctr, err := r.Client.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		// A writable snapshot lets runc create mount points; the spec then mounts it read-only.
+		containerd.WithNewSnapshot(id, img),
+		containerd.WithContainerLabels(map[string]string{LabelSidecar: opts.Purpose}),
+		containerd.WithNewSpec(specOpts...),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create sidecar from %s: %w", opts.Image.Reference, err)
+	}
+	return ctr, nil
 }

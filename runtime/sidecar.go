@@ -27,6 +27,11 @@ type SidecarOptions struct {
 	Mounts      []Mount
 	HostNetwork bool // the backup sidecar must reach etcd on loopback; restore has no network
 	Purpose     string
+	// RunDir, for StartSidecar only, is where the container sees a private
+	// directory of the host, read-write, made and removed with the sidecar's
+	// FIFO directory: a UNIX socket the tool listens on there is reachable
+	// from the host (RunningSidecar.RunDir) and from no other container.
+	RunDir string
 }
 
 // RunSidecar runs one tool in a new container from opts.Image and removes the
