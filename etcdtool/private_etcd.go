@@ -60,6 +60,9 @@ type PrivateEtcdOptions struct {
 	Image   *erdrt.Image // the image the snapshot was taken with
 	DataDir string       // host path of a data dir holding member/, as restored
 	Name    string       // the member's name, the manifest's --name
+	// MaxTxnOps raises etcd's --max-txn-ops (default 128) for a replay whose
+	// largest revision holds more events (a lease revoked with its keys).
+	MaxTxnOps int
 }
 
 // PrivateEtcd is an etcd this process started and alone can reach.
@@ -78,7 +81,7 @@ func StartPrivateEtcd(ctx context.Context, rt *erdrt.Runtime, opts PrivateEtcdOp
 	start := time.Now()
 	sc, err := rt.StartSidecar(ctx, erdrt.SidecarOptions{
 		Image:   opts.Image,
-		Args:    privateEtcdArgs(opts.Name),
+		Args:    privateEtcdArgs(opts.Name, opts.MaxTxnOps),
 		Mounts:  []erdrt.Mount{{Host: opts.DataDir, Container: privateDataDir}},
 		RunDir:  privateRunDir,
 		Purpose: "etcd",
@@ -105,8 +108,8 @@ func StartPrivateEtcd(ctx context.Context, rt *erdrt.Runtime, opts PrivateEtcdOp
 // privateEtcdArgs are the same for etcd 3.5, 3.6 and 3.7: only flags all
 // three take. The member's cluster and peer URLs come from the data dir;
 // etcd reads the --initial-* flags only for a data dir it initialises.
-func privateEtcdArgs(name string) []string {
-	return []string{"etcd", // found in the image's PATH, as kubeadm's manifest does
+func privateEtcdArgs(name string, maxTxnOps int) []string {
+	args := []string{"etcd", // found in the image's PATH, as kubeadm's manifest does
 		"--name=" + name,
 		"--data-dir=" + privateDataDir,
 		"--listen-client-urls=unix://" + privateSocket,
@@ -114,7 +117,14 @@ func privateEtcdArgs(name string) []string {
 		"--listen-peer-urls=" + privatePeerURL,
 		"--quota-backend-bytes=" + strconv.FormatInt(privateQuotaBytes, 10),
 	}
+	if maxTxnOps > defaultMaxTxnOps {
+		args = append(args, "--max-txn-ops="+strconv.Itoa(maxTxnOps))
+	}
+	return args
 }
+
+// defaultMaxTxnOps is etcd's own default for --max-txn-ops.
+const defaultMaxTxnOps = 128
 
 // checkMemberDir refuses a data dir without a member's WAL: etcd would take
 // it for a new member and make a new, empty cluster there.

@@ -20,11 +20,14 @@ import (
 // the snapshot was taken with.
 var flagsOfAllVersions = []string{
 	"--name", "--data-dir", "--listen-client-urls", "--advertise-client-urls",
-	"--listen-peer-urls", "--quota-backend-bytes",
+	"--listen-peer-urls", "--quota-backend-bytes", "--max-txn-ops",
 }
 
 func TestPrivateEtcdArgs(t *testing.T) {
-	got := privateEtcdArgs("cp-7")
+	if got := privateEtcdArgs("cp-7", 500); got[len(got)-1] != "--max-txn-ops=500" {
+		t.Errorf("a replay of 500-event revisions gets %q, want --max-txn-ops=500 last", got)
+	}
+	got := privateEtcdArgs("cp-7", 128)
 	want := []string{"etcd",
 		"--name=cp-7",
 		"--data-dir=/var/lib/etcd",

@@ -44,6 +44,18 @@ func (w *Workspace) SnapshotFile() string { return filepath.Join(w.hostWork, "in
 
 const ctSnapshot = ctWork + "/in/snapshot.db"
 
+// OutDir is where `snapshot restore` leaves the restored member (out/member)
+// on the host.
+func (w *Workspace) OutDir() string { return filepath.Join(w.hostWork, "out") }
+
+// ResetOut empties out/ for another `snapshot restore`.
+func (w *Workspace) ResetOut() error {
+	if err := os.RemoveAll(w.OutDir()); err != nil {
+		return err
+	}
+	return os.Mkdir(w.OutDir(), 0o700)
+}
+
 // prepare creates the sidecar for one tool; the work dir's in/ (and out/ when
 // writable) must exist, the snapshot in it need not yet.
 func (w *Workspace) prepare(ctx context.Context, purpose string, args []string, writable bool) (*erdrt.PreparedSidecar, error) {

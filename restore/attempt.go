@@ -45,7 +45,11 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	restore, err := r.prepareWhileDecompressing(ctx, snap, w, bump)
+	// With a journal chain after the snapshot, the first restore keeps the
+	// snapshot's revisions (the chain's revisions must line up 1:1); the
+	// bump comes with the restore of the replayed state.
+	chain, replay := r.journalChain(ctx, snap)
+	restore, err := r.prepareWhileDecompressing(ctx, snap, w, bump && !replay)
 	if err != nil {
 		return err
 	}
@@ -58,9 +62,11 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	// The restored member is complete in the work dir and not yet etcd's: a
-	// step that brings it past the snapshot (replaying a journal of later
-	// writes) belongs here, before the commit.
+	if replay {
+		if err := r.withJournal(ctx, snap, w, img, chain, bump); err != nil {
+			return err
+		}
+	}
 	failpoint.Inject("restore-before-commit")
 	defer logging.Step(ctx, "restore", "commit (fsync tree, rename)")()
 	return commitMember(work, r.dataDir)

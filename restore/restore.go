@@ -20,6 +20,7 @@ type Options struct {
 	Snapshot     string // a snapshot id to restore instead of the newest good one
 	AllowEmpty   bool   // no snapshot at all is fine (a brand-new cluster)
 	BumpRevision bool   // etcd's advice for Kubernetes: --bump-revision 1e9 --mark-compacted
+	NoJournal    bool   // restore the snapshot alone, even when a journal chain follows it
 	LockTimeout  time.Duration
 	// Remote, when set, is where to look when the backup dir holds no good
 	// snapshot (a rebuilt node): the off-host copies.
@@ -40,6 +41,11 @@ type Result struct {
 	// FromOffhost names the target the snapshot was fetched from; "" when it
 	// was in the backup dir.
 	FromOffhost string
+	// Journal says what the journal replayed after the snapshot; nil when
+	// nothing was. JournalNote says why a journal that follows the snapshot
+	// was not (fully) used.
+	Journal     *Replayed
+	JournalNote string
 }
 
 // run is one restore's shared state.
@@ -49,6 +55,9 @@ type run struct {
 	m       *manifest.Etcd
 	opts    Options
 	dataDir string // the host data dir restored into
+	// What the journal did for the snapshot being tried (restoreOne).
+	replayed    *Replayed
+	journalNote string
 }
 
 // Run puts the newest good snapshot into an empty data dir, atomically: the
@@ -100,6 +109,7 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 		return nil, fmt.Errorf("%w usable: all %d %s failed verification (%s); the data dir %s is left empty", store.ErrNoSnapshot, len(cands), w.all, strings.Join(skipped, "; "), r.dataDir)
 	}
 	res.Snapshot, res.Duration, res.FromOffhost = snap, time.Since(start), w.target
+	res.Journal, res.JournalNote = r.replayed, r.journalNote
 	r.record(ctx, res)
 	return res, nil
 }
@@ -125,10 +135,17 @@ func (r *run) record(ctx context.Context, res *Result) {
 	if r.opts.Snapshot == "" {
 		res.Stale = staleness(r.st, snap, res.Skipped, boot)
 	}
+	rev := snap.Meta.Etcd.Revision
+	if j := res.Journal; j != nil {
+		rev = j.LastRev
+		if res.Stale != "" {
+			res.Stale += fmt.Sprintf("; the journal brought it to revision %d (seen %s): only writes after that are lost", j.LastRev, j.UpTo.UTC().Format(time.RFC3339))
+		}
+	}
 	if res.Stale != "" {
 		log.Warn("restored snapshot may be older than etcd's last state", "snapshot", snap.Meta.ID, "why", res.Stale)
 	}
-	rec := store.RestoreRecord{Time: time.Now().UTC(), SnapshotID: snap.Meta.ID, Revision: snap.Meta.Etcd.Revision, Image: snap.Meta.Image.Reference, BootID: boot, Stale: res.Stale}
+	rec := store.RestoreRecord{Time: time.Now().UTC(), SnapshotID: snap.Meta.ID, Revision: rev, Image: snap.Meta.Image.Reference, BootID: boot, Stale: res.Stale}
 	if err := r.st.WriteRestoreRecord(rec); err != nil {
 		log.Warn("restore record not written", "err", err)
 	}

@@ -24,6 +24,7 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "exit 0 when there is no snapshot at all (a brand-new cluster)"},
 			&cli.BoolFlag{Name: "bump-revision", Value: true, Usage: "restore with --bump-revision 1000000000 --mark-compacted, as etcd advises for Kubernetes"},
+			&cli.BoolFlag{Name: "no-journal", Usage: "restore the snapshot alone, without replaying the journal chain that follows it"},
 			identityFlag(),
 			metricsFlag(),
 		},
@@ -32,7 +33,8 @@ func restoreCommand() *cli.Command {
 				globalOptions: readGlobal(c),
 				Snapshot:      c.String("snapshot"), DataDir: c.String("data-dir"),
 				AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
-				Identity: c.String("offhost-identity"), MetricsFile: c.String("metrics-file"),
+				NoJournal: c.Bool("no-journal"),
+				Identity:  c.String("offhost-identity"), MetricsFile: c.String("metrics-file"),
 			}, newDeps(c))
 		},
 	}
@@ -44,6 +46,7 @@ type restoreOptions struct {
 	DataDir      string // "" for the manifest's
 	AllowEmpty   bool
 	BumpRevision bool
+	NoJournal    bool
 	Identity     string // age identity file for the off-host copies
 	MetricsFile  string
 }
@@ -65,7 +68,7 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 	defer j.rt.Close()
 	res, err = restore.Run(ctx, j.rt, j.st, j.m, restore.Options{
 		DataDir: o.DataDir, Snapshot: o.Snapshot,
-		AllowEmpty: o.AllowEmpty, BumpRevision: o.BumpRevision,
+		AllowEmpty: o.AllowEmpty, BumpRevision: o.BumpRevision, NoJournal: o.NoJournal,
 		LockTimeout: o.LockTimeout,
 		Remote:      remoteSource(ctx, o),
 	})
@@ -89,6 +92,12 @@ func printRestore(w io.Writer, res *restore.Result) {
 	}
 	for _, s := range res.Skipped {
 		fmt.Fprintf(w, "skipped %s\n", s)
+	}
+	if j := res.Journal; j != nil {
+		fmt.Fprintf(w, "replayed journal %s: %d revisions after the snapshot, up to revision %d (seen %s)\n", j.ChainID, j.Revisions, j.LastRev, j.UpTo.UTC().Format(time.RFC3339))
+	}
+	if res.JournalNote != "" {
+		fmt.Fprintf(w, "WARNING: journal not replayed: %s\n", res.JournalNote)
 	}
 	if res.Stale != "" {
 		fmt.Fprintf(w, "WARNING: %s\n", res.Stale)

@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
+)
+
+// etcdClient connects to the node's etcd as the healthcheck client.
+func (n *node) etcdClient() *clientv3.Client {
+	n.t.Helper()
+	pki := filepath.Join(n.PKIDir(), "etcd")
+	tc, err := transport.TLSInfo{CertFile: filepath.Join(pki, "healthcheck-client.crt"), KeyFile: filepath.Join(pki, "healthcheck-client.key"), TrustedCAFile: filepath.Join(pki, "ca.crt")}.ClientConfig()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{fmt.Sprintf("https://127.0.0.1:%d", n.Options.ClientPort)}, TLS: tc, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// startJournal runs the journal service against the node, as its systemd
+// unit would, until the test kills it.
+func (n *node) startJournal(stateFile string) *journalProc {
+	n.t.Helper()
+	cmd := n.toolCommand(nil, "journal", "--interval", "1s", "--state-file", stateFile)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	p := &journalProc{cmd: cmd, stderr: &stderr, state: stateFile}
+	n.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		n.t.Logf("journal service stderr (tail):\n%s", tail(stderr.String(), 4000))
+	})
+	return p
+}
+
+type journalProc struct {
+	cmd    *exec.Cmd
+	stderr *strings.Builder
+	state  string
+}
+
+// waitDurable waits until the journal has fsynced revision rev: the
+// service's own published state says so.
+func (n *node) waitDurable(p *journalProc, rev int64) journal.State {
+	n.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last journal.State
+	for time.Now().Before(deadline) {
+		if s, err := journal.ReadState(p.state); err == nil {
+			last = s
+			if s.DurableRev >= rev {
+				return s
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // polling the service's state file, bounded by the deadline
+	}
+	n.t.Fatalf("the journal never made revision %d durable; its last state: %+v", rev, last)
+	return last
+}
+
+type keyState struct {
+	Value                      string
+	CreateRev, ModRev, Version int64
+	HasLease                   bool
+}
+
+func snapshotKeys(t *testing.T, ctx context.Context, cli *clientv3.Client) (map[string]keyState, int64) {
+	t.Helper()
+	resp, err := cli.Get(ctx, "", clientv3.WithFromKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]keyState{}
+	for _, kv := range resp.Kvs {
+		out[string(kv.Key)] = keyState{Value: string(kv.Value), CreateRev: kv.CreateRevision, ModRev: kv.ModRevision, Version: kv.Version, HasLease: kv.Lease != 0}
+	}
+	return out, resp.Header.Revision
+}
+
+// A power cut after the last cron snapshot loses nothing the journal made
+// durable: restore replays the chain onto the snapshot, and every key comes
+// back with its value, create revision, mod revision, version and lease.
+func TestJournalPowerCutRestore(t *testing.T) {
+	for _, img := range etcdImages {
+		t.Run(img.name, func(t *testing.T) { journalPowerCut(t, img.ref) })
+	}
+}
+
+func journalPowerCut(t *testing.T, ref string) {
+	n := newNode(t, testbed.NodeOptions{Image: ref})
+	n.kv("put-many", "/registry/pods/", "100")
+	n.mustTool("backup", "--reason", "cron")
+	state := filepath.Join(n.Dir, "run", "journal.json")
+	p := n.startJournal(state)
+	cli := n.etcdClient()
+	ctx := n.ctx
+
+	// After the snapshot: new keys, overwrites, deletes, a txn, and keys
+	// under leases the way kube-apiserver uses them (events under a 1 h
+	// lease, the endpoint lease with a 15 s TTL).
+	n.kv("put-many", "/registry/configmaps/", "200")
+	n.kv("put-many", "/registry/pods/", "50")
+	for i := 0; i < 10; i++ {
+		if _, err := cli.Delete(ctx, fmt.Sprintf("/registry/pods/%06d", 60+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cli.Txn(ctx).Then(clientv3.OpPut("/registry/txn/a", "1"), clientv3.OpPut("/registry/txn/b", "2"), clientv3.OpDelete("/registry/pods/000099")).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	hour, err := cli.Grant(ctx, 3600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := cli.Grant(ctx, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := cli.Put(ctx, fmt.Sprintf("/registry/events/e%02d", i), "event", clientv3.WithLease(hour.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cli.Put(ctx, "/registry/masterleases/10.0.0.1", "endpoint", clientv3.WithLease(short.ID)); err != nil {
+		t.Fatal(err)
+	}
+	before, rev := snapshotKeys(t, ctx, cli)
+	s := n.waitDurable(p, rev)
+	t.Logf("journal durable at revision %d (etcd at %d), chain %s from snapshot %s", s.DurableRev, rev, s.ChainID, s.SnapshotID)
+
+	// The power cut: the journal gets no chance to flush anything more,
+	// etcd's tmpfs is gone, no shutdown backup runs.
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	n.reboot()
+	r := n.mustToolEnv(bootEnv("boot-2"), "restore")
+	if !strings.Contains(r.stdout, "replayed journal") {
+		t.Fatalf("restore stdout %q: want the journal replayed", r.stdout)
+	}
+	if want := fmt.Sprintf("up to revision %d", rev); !strings.Contains(r.stdout, want) {
+		t.Fatalf("restore stdout %q: want %q", r.stdout, want)
+	}
+	n.startEtcd()
+	after, revAfter := snapshotKeys(t, ctx, n.etcdClient())
+	if revAfter < rev+1_000_000_000 {
+		t.Errorf("revision after the restore %d: want the bump past %d", revAfter, rev+1_000_000_000)
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d keys after the restore, %d before", len(after), len(before))
+	}
+	for k, b := range before {
+		if a, ok := after[k]; !ok || a != b {
+			t.Errorf("key %s: after the restore %+v (present %v), before %+v", k, a, ok, b)
+		}
+	}
+	var rec struct {
+		Revision int64 `json:"revision"`
+	}
+	if b, err := os.ReadFile(filepath.Join(n.BackupDir(), "restore-record.json")); err != nil || json.Unmarshal(b, &rec) != nil || rec.Revision != rev {
+		t.Errorf("restore record %s (%v): want revision %d", b, err, rev)
+	}
+}

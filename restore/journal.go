@@ -1,0 +1,186 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+)
+
+// Replayed says what the journal added to the restored snapshot.
+type Replayed struct {
+	ChainID   string    `json:"chainId"`
+	Revisions int       `json:"revisions"`
+	FromRev   int64     `json:"fromRevision"`
+	LastRev   int64     `json:"lastRevision"`
+	UpTo      time.Time `json:"upTo,omitempty"` // when the journal saw its last revision
+	TornBytes int64     `json:"tornBytes,omitempty"`
+}
+
+// chainFor finds the journal chain that follows snap: started from it (its
+// id and revision), of its cluster when both are known, and readable end to
+// end. ok is false when none does, or when the chain holds nothing after
+// the snapshot. A chain that follows snap but cannot be read is reported in
+// why: the restore says so instead of passing over it in silence.
+func (r *run) chainFor(snap *store.Snapshot) (sum journal.Summary, ok bool, why string) {
+	chains, err := journal.ListChains(r.st.JournalDir())
+	if err != nil {
+		return sum, false, err.Error()
+	}
+	for _, c := range chains {
+		if c.Err != nil || c.Header.SnapshotID != snap.Meta.ID || c.Header.StartRev != snap.Meta.Etcd.Revision {
+			continue
+		}
+		if id := snap.Meta.Etcd.ClusterID; id != "" && c.Header.ClusterID != 0 && strconv.FormatUint(c.Header.ClusterID, 16) != id {
+			why = fmt.Sprintf("journal chain %s names cluster %x, the snapshot cluster %s", c.ID, c.Header.ClusterID, id)
+			continue
+		}
+		s, err := journal.Verify(r.st.JournalDir(), c.ID)
+		if err != nil {
+			why = fmt.Sprintf("journal chain %s: %v", c.ID, err)
+			continue
+		}
+		if s.Revisions > 0 && (!ok || s.LastRev > sum.LastRev) {
+			sum, ok = s, true
+		}
+	}
+	if ok {
+		why = ""
+	}
+	return sum, ok, why
+}
+
+// replayJournal brings the member restored (without a bump) in the work
+// dir's out/ up to the chain's last revision: etcd from the snapshot's image
+// runs on it, reachable only through a socket of ours, and the chain is
+// applied one txn per revision. Its state is then saved as the snapshot file
+// the final `snapshot restore` reads, and out/ is emptied for it.
+func (r *run) replayJournal(ctx context.Context, w *etcdtool.Workspace, img *erdrt.Image, sum journal.Summary) (*Replayed, error) {
+	defer logging.Step(ctx, "restore", "journal replay")()
+	out := w.OutDir()
+	etcd, err := etcdtool.StartPrivateEtcd(ctx, r.rt, etcdtool.PrivateEtcdOptions{
+		Image: img, DataDir: out, Name: r.m.Member.Name, MaxTxnOps: sum.MaxEvents,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer etcd.Stop(context.WithoutCancel(ctx), erdrt.StopGrace)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint()}, DialTimeout: 10 * time.Second, Context: ctx})
+	if err != nil {
+		return nil, fmt.Errorf("connect to the replay etcd: %w", err)
+	}
+	defer cli.Close()
+	res, err := journal.Replay(ctx, cli, r.st.JournalDir(), sum.Header.ChainID, journal.ReplayOptions{MaxTxnOps: max(sum.MaxEvents, 1)})
+	if err != nil {
+		return nil, err
+	}
+	if res.LastRev != sum.LastRev {
+		return nil, fmt.Errorf("journal replay ended at revision %d, the chain at %d", res.LastRev, sum.LastRev)
+	}
+	if err := saveReplayed(ctx, cli, w.SnapshotFile()); err != nil {
+		return nil, err
+	}
+	if err := etcd.Stop(ctx, erdrt.StopGrace); err != nil {
+		return nil, fmt.Errorf("stop the replay etcd: %w", err)
+	}
+	if err := w.ResetOut(); err != nil {
+		return nil, err
+	}
+	return &Replayed{ChainID: res.ChainID, Revisions: res.Revisions, FromRev: res.FromRev, LastRev: res.LastRev, UpTo: res.LastSeen, TornBytes: res.Torn.Bytes}, nil
+}
+
+// saveReplayed writes the replay etcd's snapshot over the decompressed one,
+// which is no longer needed: the tmpfs holds one snapshot file at a time.
+func saveReplayed(ctx context.Context, cli *clientv3.Client, file string) error {
+	defer logging.Step(ctx, "restore", "save the replayed state")()
+	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	rc, err := cli.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("snapshot of the replayed state: %w", err)
+	}
+	defer rc.Close()
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return fmt.Errorf("snapshot of the replayed state: %w", err)
+	}
+	// The file lives on the tmpfs, beside the member it becomes: no fsync.
+	return f.Close()
+}
+
+// journalChain says whether a journal chain follows snap and is to be
+// replayed onto it. A named snapshot (restore --snapshot) is restored as it
+// is: the operator chose that point in time.
+func (r *run) journalChain(ctx context.Context, snap *store.Snapshot) (journal.Summary, bool) {
+	r.replayed, r.journalNote = nil, ""
+	if r.opts.Snapshot != "" || r.opts.NoJournal {
+		return journal.Summary{}, false
+	}
+	sum, ok, why := r.chainFor(snap)
+	if why != "" {
+		r.journalNote = why
+		logging.G(ctx).Warn("the journal after this snapshot cannot be used; restoring the snapshot alone", "snapshot", snap.Meta.ID, "why", why)
+	}
+	return sum, ok
+}
+
+// withJournal replays the chain onto the member restored in the work dir
+// and restores the replayed state in its place (with the bump). When the
+// replay fails, it says so and restores the snapshot alone, as it would
+// without a journal: never a partial replay.
+func (r *run) withJournal(ctx context.Context, snap *store.Snapshot, w *etcdtool.Workspace, img *erdrt.Image, chain journal.Summary, bump bool) error {
+	rep, err := r.replayJournal(ctx, w, img, chain)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		r.journalNote = fmt.Sprintf("replay of journal chain %s failed: %v", chain.Header.ChainID, err)
+		logging.G(ctx).Warn("journal replay failed; restoring the snapshot alone: the writes after it are lost", "snapshot", snap.Meta.ID, "chain", chain.Header.ChainID, "err", err)
+		if err := w.ResetOut(); err != nil {
+			return err
+		}
+		return r.restoreAgain(ctx, snap, w, bump, true)
+	}
+	logging.G(ctx).Info("journal replayed", "snapshot", snap.Meta.ID, "chain", rep.ChainID, "revisions", rep.Revisions, "last_revision", rep.LastRev, "up_to", rep.UpTo)
+	if err := r.restoreAgain(ctx, snap, w, bump, false); err != nil {
+		return fmt.Errorf("restore the replayed state: %w", err)
+	}
+	r.replayed = rep
+	return nil
+}
+
+// restoreAgain runs `snapshot restore` once more into the emptied out/:
+// of the replayed state saved in place of the snapshot file, or of the
+// snapshot itself, decompressed again, after a failed replay.
+func (r *run) restoreAgain(ctx context.Context, snap *store.Snapshot, w *etcdtool.Workspace, bump, decompress bool) error {
+	var p *erdrt.PreparedSidecar
+	var err error
+	if decompress {
+		os.Remove(w.SnapshotFile())
+		p, err = r.prepareWhileDecompressing(ctx, snap, w, bump)
+	} else {
+		p, err = w.PrepareRestore(ctx, r.m, snap, bump)
+	}
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	defer logging.Step(ctx, "restore", "etcdutl snapshot restore")()
+	return w.RestoreResult(p.Run(ctx))
+}
