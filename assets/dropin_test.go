@@ -12,24 +12,7 @@ import (
 // (install's tests run systemd-analyze verify on the rendered drop-in.)
 func TestDropIn(t *testing.T) {
 	dropIn := render(t, assets.DropIn, "/usr/local/bin/etcd-ramdisk")
-	lines := strings.Split(dropIn, "\n")
-	directives := map[string]string{}
-	for i, l := range lines {
-		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
-			continue
-		}
-		k, v, ok := strings.Cut(l, "=")
-		if !ok {
-			t.Fatalf("line %d %q is not a directive", i+1, l)
-		}
-		if i == 0 || !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], "=") {
-			t.Errorf("%s has no comment saying why", k)
-		}
-		if _, dup := directives[k]; dup {
-			t.Errorf("%s twice", k)
-		}
-		directives[k] = v
-	}
+	directives := commentedDirectives(t, dropIn)
 	const erd = "/usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io "
 	for k, want := range map[string]string{
 		"After":             "containerd.service",
@@ -50,4 +33,29 @@ func TestDropIn(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^# .*"ExecStartPre=-…"`).MatchString(dropIn) {
 		t.Error("the comment explaining why ExecStartPre has no \"-\" prefix is gone")
 	}
+}
+
+// commentedDirectives returns a unit file's directives by key. Each must
+// follow a comment (or a directive that does), and none may come twice.
+func commentedDirectives(t *testing.T, unit string) map[string]string {
+	t.Helper()
+	lines := strings.Split(unit, "\n")
+	directives := map[string]string{}
+	for i, l := range lines {
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			t.Fatalf("line %d %q is not a directive", i+1, l)
+		}
+		if i == 0 || !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], "=") {
+			t.Errorf("%s has no comment saying why", k)
+		}
+		if _, dup := directives[k]; dup {
+			t.Errorf("%s twice", k)
+		}
+		directives[k] = v
+	}
+	return directives
 }
