@@ -86,6 +86,25 @@ func TestStatusJournalUnderRoot(t *testing.T) {
 		t.Errorf("journal %+v: want installed and running", j)
 	}
 
+	// --metrics-file records the journal's figures, and only those.
+	prom := filepath.Join(e.dir, "erd.prom")
+	e.out.Reset()
+	o.MetricsFile = prom
+	wantExit(t, runStatus(context.Background(), o, e.d), 10)
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{`etcd_ramdisk_journal_running{job="journal"} 1`, `etcd_ramdisk_journal_chain_start_revision{job="journal"} 100`} {
+		if !strings.Contains(string(b), l+"\n") {
+			t.Errorf("metrics lack %q:\n%s", l, b)
+		}
+	}
+	if strings.Contains(string(b), "last_run") {
+		t.Errorf("status recorded a run:\n%s", b)
+	}
+	o.MetricsFile = ""
+
 	s.PID = 0 // a state without a live process: the unit's journal is not running
 	if err := journal.WriteState(filepath.Join(root, journal.DefaultStatePath), s); err != nil {
 		t.Fatal(err)
