@@ -3,7 +3,6 @@ package status
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
 const journalPID = 4242
@@ -20,21 +20,12 @@ const journalPID = 4242
 // and holds revisions start+1..last, into the store's journal dir.
 func writeChain(t *testing.T, journalDir, snapID string, start, last int64) string {
 	t.Helper()
-	w, err := journal.Create(journalDir, journal.Header{ClusterID: 1, MemberID: 2, StartRev: start, SnapshotID: snapID, Created: now.Add(-time.Hour)},
-		journal.WriterOptions{SegmentSize: 64 << 10, Sync: func(*os.File) error { return nil }})
+	id, err := testbed.WriteJournalChain(journalDir, journal.Header{ClusterID: 1, MemberID: 2, StartRev: start, SnapshotID: snapID, Created: now.Add(-time.Hour)},
+		last, func(rev int64) time.Time { return now.Add(time.Duration(rev-last) * time.Second) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rev := start + 1; rev <= last; rev++ {
-		ev := journal.Event{Type: journal.Put, Key: []byte("/k"), Value: []byte("v"), CreateRev: start + 1, ModRev: rev, Version: rev - start}
-		if err := w.Append(&journal.Revision{Rev: rev, Seen: now.Add(time.Duration(rev-last) * time.Second), Events: []journal.Event{ev}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return w.Header().ChainID
+	return id
 }
 
 // runningState is what a healthy journal publishes: up an hour, 36 MiB
