@@ -10,10 +10,7 @@ import (
 // journal last; every directive says why. (install's tests run
 // systemd-analyze verify on the rendered unit.)
 func TestJournalUnit(t *testing.T) {
-	unit := render(t, assets.JournalUnit, "/usr/local/bin/etcd-ramdisk")
-	directives := commentedDirectives(t, unit)
-	const erd = "/usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io "
-	for k, want := range map[string]string{
+	wantDirectives(t, assets.JournalUnit, map[string]string{
 		"ExecStart": erd + "journal",
 		// Started before kubelet, so stopped after kubelet's ExecStopPost
 		// backup has stopped etcd: the journal sees etcd's last write.
@@ -29,11 +26,7 @@ func TestJournalUnit(t *testing.T) {
 		"RestartSec":     "5s",
 		"TimeoutStopSec": "15s",
 		"WantedBy":       "multi-user.target",
-	} {
-		if directives[k] != want {
-			t.Errorf("%s=%q, want %q", k, directives[k], want)
-		}
-	}
+	})
 	if assets.JournalUnit.Path != "/etc/systemd/system/"+assets.JournalUnitName || assets.JournalUnit.Mode != 0o644 {
 		t.Errorf("unit at %s mode %v", assets.JournalUnit.Path, assets.JournalUnit.Mode)
 	}
