@@ -9,4 +9,6 @@ var (
 	dropInTemplate string
 	//go:embed etcd-ramdisk
 	cronTemplate string
+	//go:embed etcd-ramdisk-journal.service
+	journalUnitTemplate string
 )

@@ -30,6 +30,9 @@ var (
 	// Cron is the backup and defrag schedule. No dot in its name: cron
 	// ignores such files in /etc/cron.d.
 	Cron = File{Path: "/etc/cron.d/etcd-ramdisk", Mode: 0o644, DirMode: 0o755, Template: cronTemplate}
+	// JournalUnit runs `etcd-ramdisk journal`, which follows etcd between
+	// snapshots; install enables it, uninstall disables and removes it.
+	JournalUnit = File{Path: "/etc/systemd/system/" + JournalUnitName, Mode: 0o644, DirMode: 0o755, Template: journalUnitTemplate}
 	// Fstab gets one tmpfs line for etcd's data dir, after hostfs.FstabMarker
 	// so that uninstall removes exactly what install added.
 	Fstab = File{Path: "/etc/fstab", Mode: 0o644, DirMode: 0o755}
@@ -39,7 +42,10 @@ var (
 	OffhostConfig = File{Path: OffhostConfigPath, Mode: 0o600, DirMode: 0o700}
 )
 
+// JournalUnitName is the journal's systemd unit, as systemctl names it.
+const JournalUnitName = "etcd-ramdisk-journal.service"
+
 // Installed is every file install writes, in the order it writes them.
-// Uninstall removes the drop-in and the cron table and takes the fstab line
-// back out; it leaves the off-host config.
-var Installed = []File{DropIn, Cron, OffhostConfig, Fstab}
+// Uninstall removes the drop-in, the cron table and the journal unit and
+// takes the fstab line back out; it leaves the off-host config.
+var Installed = []File{DropIn, Cron, OffhostConfig, Fstab, JournalUnit}

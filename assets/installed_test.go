@@ -38,7 +38,7 @@ func TestInstalled(t *testing.T) {
 			t.Errorf("%s: mode %v, directory %v: others than root could change it", f.Path, f.Mode, f.DirMode)
 		}
 	}
-	for _, f := range []assets.File{assets.DropIn, assets.Cron, assets.Fstab, assets.OffhostConfig} {
+	for _, f := range []assets.File{assets.DropIn, assets.Cron, assets.Fstab, assets.OffhostConfig, assets.JournalUnit} {
 		if !seen[f.Path] {
 			t.Errorf("%s is not in Installed", f.Path)
 		}
@@ -46,7 +46,7 @@ func TestInstalled(t *testing.T) {
 	if oh := assets.OffhostConfig; oh.Mode != 0o600 || oh.DirMode != 0o700 {
 		t.Errorf("off-host config %v in a directory %v, want 0600 in 0700", oh.Mode, oh.DirMode)
 	}
-	for _, f := range []assets.File{assets.DropIn, assets.Cron} {
+	for _, f := range []assets.File{assets.DropIn, assets.Cron, assets.JournalUnit} {
 		if !strings.Contains(f.Template, "{{.Binary}}") {
 			t.Errorf("%s: template %q does not call the binary", f.Path, f.Template)
 		}

@@ -83,7 +83,11 @@ type plan struct {
 	quota   int64
 	dropIn  asset
 	cronTab asset
-	res     *Result
+	journal asset // the journal's systemd unit
+	// journalChanged says install created or updated the journal unit, so
+	// that a running journal is restarted with it.
+	journalChanged bool
+	res            *Result
 }
 
 // asset is one file of assets.Installed as this install writes it.
@@ -117,6 +121,9 @@ func newPlan(d Deps, o Options) (*plan, error) {
 		return nil, err
 	}
 	if p.cronTab, err = render(assets.Cron, data); err != nil {
+		return nil, err
+	}
+	if p.journal, err = render(assets.JournalUnit, data); err != nil {
 		return nil, err
 	}
 	return p, p.preflight()
@@ -215,9 +222,9 @@ func (p *plan) backup(ctx context.Context, reason, from string) error {
 	return nil
 }
 
-// Install writes the drop-in, the cron table and the fstab line after a
-// verified first backup, then either switches etcd to the tmpfs (Now) or says
-// what is left to do.
+// Install writes the drop-in, the cron table, the fstab line and the
+// journal unit after a verified first backup, then either switches etcd to
+// the tmpfs (Now) and starts the journal, or says what is left to do.
 func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	d = d.withDefaults()
 	if o.Now && o.Root != "" && !o.live {
@@ -246,15 +253,22 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	switch {
 	case mounted:
 		p.res.add(Step{Kind: StepNote, Text: p.data.DataDir + " is already a tmpfs: etcd runs from RAM"})
+		if p.journalChanged {
+			return p.res, p.startJournal(ctx)
+		}
 	case o.Now:
-		return p.res, p.switchToTmpfs(ctx)
+		if err := p.switchToTmpfs(ctx); err != nil {
+			return p.res, err
+		}
+		return p.res, p.startJournal(ctx)
 	default:
 		p.res.Next = []string{"reboot (after kubelet stops, its ExecStopPost stops etcd and backs up its data dir; at boot the tmpfs is mounted and restore fills it),",
 			"or switch now with `etcd-ramdisk install --now`, which runs:",
 			"systemctl stop kubelet",
 			"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
 			join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
-			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet"}
+			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet",
+			"systemctl restart " + assets.JournalUnitName}
 	}
 	return p.res, nil
 }
@@ -285,10 +299,15 @@ func (p *plan) installFiles(ctx context.Context) error {
 	if err := p.addFstab(); err != nil {
 		return err
 	}
-	if dropIn && p.live() {
-		return p.run(ctx, "systemctl", "daemon-reload")
+	if p.journalChanged, err = p.writeAsset(p.journal); err != nil {
+		return err
 	}
-	return nil
+	if (dropIn || p.journalChanged) && p.live() {
+		if err := p.run(ctx, "systemctl", "daemon-reload"); err != nil {
+			return err
+		}
+	}
+	return p.enableJournal(ctx)
 }
 
 // switchToTmpfs moves the running etcd onto the tmpfs. With kubelet stopped

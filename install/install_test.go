@@ -22,6 +22,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
 
 const (
+	journalUnit = "etcd-ramdisk-journal.service"
 	goldenDir   = "testdata/golden/install"
 	dataDir     = "/var/lib/etcd"
 	fstabBefore = "# /etc/fstab: static file system information.\n#\n# <file system> <mount point>   <type>  <options>       <dump>  <pass>\nUUID=0a1b / ext4 errors=remount-ro 0 1\n\n/swapfile none swap sw 0 0" // no final newline: must survive
@@ -173,6 +174,7 @@ var installed = []string{
 	"/etc/cron.d/etcd-ramdisk",
 	"/etc/fstab",
 	"/etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf",
+	"/etc/systemd/system/etcd-ramdisk-journal.service",
 }
 
 func TestInstallGolden(t *testing.T) {
@@ -183,7 +185,7 @@ func TestInstallGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := tree(t, root)
-	want := []string{"+/etc/cron.d/etcd-ramdisk", "+/etc/systemd/system/kubelet.service.d", "+/etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf", "~/etc/fstab"}
+	want := []string{"+/etc/cron.d/etcd-ramdisk", "+/etc/systemd/system/etcd-ramdisk-journal.service", "+/etc/systemd/system/kubelet.service.d", "+/etc/systemd/system/kubelet.service.d/20-etcd-ramdisk.conf", "~/etc/fstab"}
 	if got := diffTrees(before, after, false); !slices.Equal(got, want) {
 		t.Errorf("install changed %v, want %v", got, want)
 	}
@@ -201,7 +203,7 @@ func TestInstallGolden(t *testing.T) {
 			t.Errorf("%s differs from %s (go test ./install -update rewrites it):\n%s", p, golden, after[p].content)
 		}
 	}
-	for p, mode := range map[string]fs.FileMode{installed[0]: 0o644, installed[1]: 0o664, installed[2]: 0o644} {
+	for p, mode := range map[string]fs.FileMode{installed[0]: 0o644, installed[1]: 0o664, installed[2]: 0o644, installed[3]: 0o644} {
 		if after[p].mode != mode {
 			t.Errorf("%s: mode %v, want %v", p, after[p].mode, mode)
 		}
@@ -377,9 +379,10 @@ func TestInstallLive(t *testing.T) {
 		want    []string
 		next    bool
 	}{
-		{"reboot later", false, false, []string{"backup install", "systemctl daemon-reload"}, true},
-		{"now", true, false, []string{"backup install", "systemctl daemon-reload", "systemctl stop kubelet", "stop etcd", "backup install from data-dir", "mount /var/lib/etcd", "etcd-ramdisk restore", "systemctl start kubelet"}, false},
-		{"now, already on tmpfs", true, true, []string{"backup install", "systemctl daemon-reload"}, false},
+		{"reboot later", false, false, []string{"backup install", "systemctl daemon-reload", "systemctl enable " + journalUnit}, true},
+		{"now", true, false, []string{"backup install", "systemctl daemon-reload", "systemctl enable " + journalUnit, "systemctl stop kubelet", "stop etcd", "backup install from data-dir", "mount /var/lib/etcd", "etcd-ramdisk restore", "systemctl start kubelet", "systemctl restart " + journalUnit}, false},
+		{"now, already on tmpfs", true, true, []string{"backup install", "systemctl daemon-reload", "systemctl enable " + journalUnit, "systemctl restart " + journalUnit}, false},
+		{"already on tmpfs", false, true, []string{"backup install", "systemctl daemon-reload", "systemctl enable " + journalUnit, "systemctl restart " + journalUnit}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := newRoot(t)
@@ -396,7 +399,8 @@ func TestInstallLive(t *testing.T) {
 			if (len(res.Next) > 0) != tc.next {
 				t.Errorf("next %q", res.Next)
 			}
-			// A second run finds the drop-in in place: no daemon-reload.
+			// A second run finds the drop-in and the journal unit in place:
+			// no daemon-reload, and the journal is left as it is.
 			node.calls, node.mounted = nil, true
 			if _, err := Install(context.Background(), node.deps(), o); err != nil {
 				t.Fatal(err)
@@ -446,7 +450,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 		"would create " + filepath.Join(root, installed[2]) + ":\n" + string(golden) + "---\n",
 		"would create " + filepath.Join(root, installed[0]) + ":\n",
 		"would update " + filepath.Join(root, installed[1]) + ":\n" + fstabBefore + "\n" + hostfs.FstabMarker + "\ntmpfs /var/lib/etcd tmpfs",
-		"would run: systemctl daemon-reload\nwould run: systemctl stop kubelet\nwould stop the etcd container through containerd\nwould copy the stopped etcd's data dir into a verified snapshot (reason install): it holds every write etcd acknowledged\nwould run: mount /var/lib/etcd\nwould run: /usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io restore\nwould run: systemctl start kubelet\n",
+		"would create " + filepath.Join(root, installed[3]) + ":\n",
+		"would run: systemctl daemon-reload\nwould run: systemctl enable etcd-ramdisk-journal.service\nwould run: systemctl stop kubelet\nwould stop the etcd container through containerd\nwould copy the stopped etcd's data dir into a verified snapshot (reason install): it holds every write etcd acknowledged\nwould run: mount /var/lib/etcd\nwould run: /usr/local/bin/etcd-ramdisk --manifest=/etc/kubernetes/manifests/etcd.yaml --backup-dir=/var/lib/etcd-ramdisk --containerd-address=/run/containerd/containerd.sock --namespace=k8s.io restore\nwould run: systemctl start kubelet\nwould run: systemctl restart etcd-ramdisk-journal.service\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
@@ -467,7 +472,7 @@ func TestUninstallLive(t *testing.T) {
 	if _, err := Uninstall(context.Background(), node.deps(), o); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"backup manual", "systemctl stop kubelet", "stop etcd", "backup manual from data-dir", "umount /var/lib/etcd", "etcd-ramdisk restore", "systemctl daemon-reload", "systemctl start kubelet"}
+	want := []string{"backup manual", "systemctl stop kubelet", "stop etcd", "backup manual from data-dir", "umount /var/lib/etcd", "etcd-ramdisk restore", "systemctl disable --now " + journalUnit, "systemctl daemon-reload", "systemctl start kubelet"}
 	if !slices.Equal(node.calls, want) {
 		t.Errorf("calls %v, want %v", node.calls, want)
 	}
@@ -478,7 +483,7 @@ func TestUninstallLive(t *testing.T) {
 	if len(aside) != 1 {
 		t.Errorf("stale data not moved aside: %v", aside)
 	}
-	for _, p := range []string{installed[0], installed[2]} {
+	for _, p := range []string{installed[0], installed[2], installed[3]} {
 		if _, err := os.Stat(filepath.Join(root, p)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s still there: %v", p, err)
 		}

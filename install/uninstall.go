@@ -40,7 +40,7 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if !ours && !mounted && !p.exists(p.dropIn.Path) && !p.exists(p.cronTab.Path) {
+	if !ours && !mounted && !p.exists(p.dropIn.Path) && !p.exists(p.cronTab.Path) && !p.exists(p.journal.Path) {
 		p.res.add(Step{Kind: StepNote, Text: "not installed: nothing to do"})
 		return p.res, nil
 	}
@@ -66,7 +66,11 @@ func Uninstall(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if _, err := p.removeFile(p.cronTab.Path); err != nil {
 		return p.res, err
 	}
-	if p.live() && removedDropIn {
+	removedJournal, err := p.removeJournal(ctx)
+	if err != nil {
+		return p.res, err
+	}
+	if p.live() && (removedDropIn || removedJournal) {
 		if err := p.run(ctx, "systemctl", "daemon-reload"); err != nil {
 			return p.res, err
 		}

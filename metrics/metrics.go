@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,9 @@ const (
 	JobBackup  = "backup"
 	JobRestore = "restore"
 	JobDefrag  = "defrag"
+	// JobJournal labels the journal service's figures, recorded as
+	// samples (Run.Sample): the service keeps running.
+	JobJournal = "journal"
 )
 
 // Metric names without the namespace. Values set a job's gauges by these.
@@ -48,6 +52,13 @@ const (
 	OffhostBacklog      = "offhost_backlog"
 	OffhostUploaded     = "offhost_uploaded_bytes"
 	OffhostRemote       = "offhost_remote_snapshots"
+	JournalRunning      = "journal_running"
+	JournalLagRevisions = "journal_lag_revisions"
+	JournalLagSeconds   = "journal_lag_seconds"
+	JournalLastSync     = "journal_last_sync_timestamp_seconds"
+	JournalBytes        = "journal_bytes_total"
+	JournalSyncs        = "journal_syncs_total"
+	JournalChainStart   = "journal_chain_start_revision"
 )
 
 type family struct {
@@ -75,6 +86,13 @@ var families = []family{
 	{OffhostBacklog, "Local snapshots waiting to be copied to the off-host target.", false},
 	{OffhostUploaded, "Bytes the last off-host copy run sent.", false},
 	{OffhostRemote, "Complete snapshot copies on the off-host target.", false},
+	{JournalRunning, "1 when the journal service follows etcd (running, its process alive, its state fresh).", false},
+	{JournalLagRevisions, "Revisions etcd has that the journal has not made durable yet.", false},
+	{JournalLagSeconds, "How long the oldest change not yet durable in the journal has waited, in seconds.", false},
+	{JournalLastSync, "Unix time of the journal's last fsync.", false},
+	{JournalBytes, "Bytes the journal service wrote since it started (resets when it restarts).", true},
+	{JournalSyncs, "Fsyncs the journal service made since it started (resets when it restarts).", true},
+	{JournalChainStart, "Revision of the snapshot the journal's current chain follows.", false},
 }
 
 func known(name string) bool {
@@ -90,6 +108,10 @@ type Run struct {
 	// Values are the job's own gauges this run measured, by name. Gauges it
 	// did not measure keep the value of the last run that did.
 	Values map[string]float64
+	// Sample marks the figures of a service that keeps running (the
+	// journal) as of End: they replace the job's series whole, and no
+	// run, exit code or failure series are recorded for it.
+	Sample bool
 }
 
 // Backup is what a backup run produced, in the values recorded here. Its zero
@@ -172,6 +194,37 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
+// Journal is the journal service's state in plain values: metrics reads no
+// job's types, the caller fills it.
+type Journal struct {
+	Running      bool
+	LagRevisions int64
+	LagSeconds   float64
+	LastSync     time.Time // zero before the first fsync
+	// Bytes and Syncs count what this service run wrote since it started.
+	Bytes, Syncs       int64
+	ChainStartRevision int64 // 0 when no chain is being written
+}
+
+// JournalSample records the journal's figures as of at. What is not known
+// (no fsync yet, no chain) is left out rather than recorded as 0.
+func JournalSample(at time.Time, j Journal) Run {
+	v := map[string]float64{
+		JournalRunning:      boolValue(j.Running),
+		JournalLagRevisions: float64(j.LagRevisions),
+		JournalLagSeconds:   j.LagSeconds,
+		JournalBytes:        float64(j.Bytes),
+		JournalSyncs:        float64(j.Syncs),
+	}
+	if !j.LastSync.IsZero() {
+		v[JournalLastSync] = float64(j.LastSync.UnixNano()) / 1e9
+	}
+	if j.ChainStartRevision > 0 {
+		v[JournalChainStart] = float64(j.ChainStartRevision)
+	}
+	return Run{Job: JobJournal, Start: at, End: at, Values: v, Sample: true}
+}
+
 // DefragRun describes a defrag that started at start and just ended.
 func DefragRun(start time.Time, exitCode int) Run {
 	return Run{Job: JobDefrag, Start: start, End: time.Now(), ExitCode: exitCode}
@@ -218,6 +271,9 @@ func Write(path string, run Run) error {
 
 // apply updates one job's previous values with run.
 func apply(prev map[string]float64, run Run) map[string]float64 {
+	if run.Sample {
+		return maps.Clone(run.Values)
+	}
 	v := map[string]float64{}
 	for k, x := range prev {
 		v[k] = x

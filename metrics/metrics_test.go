@@ -279,3 +279,42 @@ func TestRunsFromResults(t *testing.T) {
 		t.Errorf("restored_snapshot_age_seconds = %v, want about 3600", age)
 	}
 }
+
+// The journal's figures are a sample: they replace the journal's series
+// whole (nothing left over from a sample when it ran), carry no run or
+// failure series, and leave the jobs' series alone.
+func TestJournalSample(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "erd.prom")
+	write(t, path, Run{Job: JobBackup, Start: t0, End: t0, ExitCode: 4})
+	sync := t0.Add(-time.Second)
+	write(t, path, JournalSample(t0, Journal{Running: true, LagRevisions: 2, LagSeconds: 0.5, LastSync: sync, Bytes: 4096, Syncs: 12, ChainStartRevision: 100}))
+	mfs := parse(t, path)
+	for name, v := range map[string]float64{
+		JournalRunning: 1, JournalLagRevisions: 2, JournalLagSeconds: 0.5, JournalLastSync: float64(sync.Unix()),
+		JournalBytes: 4096, JournalSyncs: 12, JournalChainStart: 100,
+	} {
+		want(t, mfs, name, JobJournal, v)
+	}
+	for _, name := range []string{JournalBytes, JournalSyncs} {
+		if typ := mfs[Namespace+"_"+name].GetType(); typ != dto.MetricType_COUNTER {
+			t.Errorf("%s has type %v, want counter", name, typ)
+		}
+	}
+	for _, name := range []string{LastRun, LastExitCode, FailuresTotal, LastSuccess} {
+		if _, ok := get(mfs, name, JobJournal); ok {
+			t.Errorf("%s{job=journal}: a service sample is not a run", name)
+		}
+	}
+	want(t, mfs, FailuresTotal, JobBackup, 1)
+
+	write(t, path, JournalSample(t0.Add(time.Minute), Journal{}))
+	mfs = parse(t, path)
+	want(t, mfs, JournalRunning, JobJournal, 0)
+	want(t, mfs, JournalLagSeconds, JobJournal, 0)
+	for _, name := range []string{JournalLastSync, JournalChainStart} {
+		if v, ok := get(mfs, name, JobJournal); ok {
+			t.Errorf("%s{job=journal} = %v kept from the earlier sample", name, v)
+		}
+	}
+	want(t, mfs, FailuresTotal, JobBackup, 1)
+}

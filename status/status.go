@@ -10,6 +10,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 )
@@ -43,6 +44,7 @@ type Report struct {
 	Install        Install    `json:"install"`
 	Shutdown       Shutdown   `json:"shutdown"`
 	Offhost        *Offhost   `json:"offhost,omitempty"` // nil when off-host copies are off
+	Journal        Journal    `json:"journal"`
 	Warnings       []string   `json:"warnings"`
 	NeedsAttention bool       `json:"needsAttention"`
 }
@@ -131,6 +133,12 @@ type Options struct {
 	Now          func() time.Time
 	Offhost      *offhost.Config // the off-host copies' settings; nil when off
 	OffhostError error           // why their settings could not be read
+	// JournalState is the journal service's published state;
+	// journal.DefaultStatePath under Root when "".
+	JournalState string
+	// Alive says whether a process exists (the journal's PID); kill(pid, 0)
+	// when nil.
+	Alive func(pid int) bool
 }
 
 func (o *Options) defaults() {
@@ -148,6 +156,12 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = clock.Now
+	}
+	if o.JournalState == "" {
+		o.JournalState = filepath.Join(o.Root, journal.DefaultStatePath)
+	}
+	if o.Alive == nil {
+		o.Alive = processAlive
 	}
 }
 
@@ -182,8 +196,10 @@ func Gather(ctx context.Context, o Options) (*Report, error) {
 	r.Install = checkInstall(o.Root, r.DataDir.Path)
 	r.Shutdown = checkShutdown(st, o.Root, hostfs.BootID())
 	r.Offhost = checkOffhost(st, &o)
+	r.Journal = checkJournal(st, &o)
 	r.Warnings = append(warnings(r, o.MaxBackupAge), shutdownWarnings(r.Shutdown)...)
 	r.Warnings = append(r.Warnings, offhostWarnings(r, o.Now(), o.MaxBackupAge)...)
+	r.Warnings = append(r.Warnings, journalWarnings(&r.Journal)...)
 	r.NeedsAttention = len(r.Warnings) > 0
 	return r, nil
 }
@@ -220,6 +236,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	line("lock", "%s", r.Lock.text())
 	in := &r.Install
 	line("install", "kubelet drop-in %s, cron %s, fstab %s", yesNo(in.DropIn), yesNo(in.Cron), yesNo(in.Fstab))
+	r.Journal.text(line)
 	if r.Shutdown.Last != nil {
 		line("shutdown", "%s", r.Shutdown.text())
 	}

@@ -355,7 +355,7 @@ func TestWriteText(t *testing.T) {
 	}
 	out := b.String()
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	keys := []string{"data dir:", "mount:", "tmpfs:", "database:", "last backup:", "snapshots:", "image:", "lock:", "install:"}
+	keys := []string{"data dir:", "mount:", "tmpfs:", "database:", "last backup:", "snapshots:", "image:", "lock:", "install:", "journal:"}
 	if len(lines) != len(keys)+1 {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(keys)+1, out)
 	}

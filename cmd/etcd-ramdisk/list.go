@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -54,25 +56,39 @@ func runList(ctx context.Context, o listOptions, d deps) error {
 		return err
 	}
 	problems = append(problems, sp...)
-	if o.JSON {
-		return printListJSON(d.Stdout, good, suspect, problems)
+	journals, err := journalRanges(st.JournalDir())
+	if err != nil {
+		problems = append(problems, store.Problem{Path: st.JournalDir(), Err: err})
 	}
-	printListTable(d.Stdout, append(good, suspect...), problems)
+	if o.JSON {
+		return printListJSON(d.Stdout, append(good, suspect...), journals, problems)
+	}
+	printListTable(d.Stdout, append(good, suspect...), journals, problems)
 	return nil
 }
 
 type listEntry struct {
 	Kind string `json:"kind"`
 	store.Metadata
+	// Journal is the chains that follow the snapshot: what a restore of
+	// it can replay.
+	Journal []journalRange `json:"journal,omitempty"`
 }
 
-func printListJSON(w io.Writer, good, suspect []store.Snapshot, problems []store.Problem) error {
+// printListJSON prints snaps, each with the journal chains that follow it;
+// chains that follow no listed snapshot come last.
+func printListJSON(w io.Writer, snaps []store.Snapshot, journals map[string][]journalRange, problems []store.Problem) error {
 	out := struct {
 		Snapshots []listEntry `json:"snapshots"`
 		Problems  []string    `json:"problems"`
+		// OtherJournal is the chains whose snapshot is not in the store.
+		OtherJournal []journalRange `json:"journalWithoutSnapshot,omitempty"`
 	}{Snapshots: []listEntry{}, Problems: []string{}}
-	for _, s := range append(good, suspect...) {
-		out.Snapshots = append(out.Snapshots, listEntry{Kind: s.Kind.String(), Metadata: s.Meta})
+	for _, s := range snaps {
+		out.Snapshots = append(out.Snapshots, listEntry{Kind: s.Kind.String(), Metadata: s.Meta, Journal: journals[s.Meta.ID]})
+	}
+	for _, id := range unlisted(snaps, journals) {
+		out.OtherJournal = append(out.OtherJournal, journals[id]...)
 	}
 	for _, p := range problems {
 		out.Problems = append(out.Problems, p.Error())
@@ -88,12 +104,16 @@ func printJSON(w io.Writer, v any) error {
 }
 
 // printListTable shows good then suspect snapshots, each newest first in the
-// store's order (SEQ; "-" for snapshots written before it existed). A time
-// that the order shows to be wrong is marked with "!".
-func printListTable(w io.Writer, snaps []store.Snapshot, problems []store.Problem) {
+// store's order (SEQ; "-" for snapshots written before it existed), each
+// followed by the journal chains that follow it. A time that the order
+// shows to be wrong is marked with "!".
+func printListTable(w io.Writer, snaps []store.Snapshot, journals map[string][]journalRange, problems []store.Problem) {
 	now := clock.Now()
 	wrong := store.CheckTimes(snaps, now)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// The table is aligned on its own, then the journal lines go in
+	// between its rows: a line without tabs would split tabwriter's columns.
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSEQ\tTIME (UTC)\tAGE\tREASON\tREVISION\tDB KEYS\tRAW\tSTORED\tIMAGE")
 	for _, s := range snaps {
 		m := s.Meta
@@ -107,6 +127,24 @@ func printListTable(w io.Writer, snaps []store.Snapshot, problems []store.Proble
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.ID, s.Kind, seq, m.Time.Format("2006-01-02 15:04:05"), mark, now.Sub(m.Time).Round(time.Second), m.Reason, m.Etcd.Revision, m.Etcd.TotalKeys, status.Human(m.RawSize), status.Human(m.StoredSize), m.Image.Reference)
 	}
 	tw.Flush()
+	rows := strings.SplitAfter(table.String(), "\n")
+	io.WriteString(w, rows[0])
+	for i, s := range snaps {
+		io.WriteString(w, rows[i+1])
+		for _, r := range journals[s.Meta.ID] {
+			fmt.Fprintln(w, r.text())
+		}
+	}
+	for _, id := range unlisted(snaps, journals) {
+		if id == "" {
+			fmt.Fprintln(w, "chains without a readable header:")
+		} else {
+			fmt.Fprintf(w, "snapshot %s, not in the store:\n", id)
+		}
+		for _, r := range journals[id] {
+			fmt.Fprintln(w, r.text())
+		}
+	}
 	if len(wrong) > 0 {
 		fmt.Fprintln(w, "! dated after now, or before an older snapshot: the clock was (or is) wrong; the order is the store's, not the clock's")
 	}

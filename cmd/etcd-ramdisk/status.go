@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
+	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/urfave/cli/v2"
 )
@@ -13,17 +15,20 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "status",
 		Usage:     "one screen answering \"am I safe?\"; exits 10 when something needs attention (never locks or writes)",
-		UsageText: "etcd-ramdisk status [--json] [--max-backup-age 1h] [--root /]",
+		UsageText: "etcd-ramdisk status [--json] [--max-backup-age 1h] [--root /] [--metrics-file PATH]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 			&cli.DurationFlag{Name: "max-backup-age", Value: status.DefaultMaxBackupAge, Usage: "warn when the newest good backup is older"},
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "look for the drop-in, cron file and fstab under this root"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "look for the drop-in, cron file, fstab and the journal's state under this root"},
+			// No environment variable, unlike the jobs' --metrics-file: status
+			// writes nothing unless asked on its command line.
+			&cli.StringFlag{Name: "metrics-file", Usage: "record the journal's figures for node_exporter's textfile collector in `PATH` (*.prom; may be shared with backup, restore and defrag)"},
 		},
 		Action: func(c *cli.Context) error {
 			return runStatus(c.Context, statusOptions{
 				globalOptions: readGlobal(c), JSON: c.Bool("json"), MaxBackupAge: c.Duration("max-backup-age"),
-				DataDir: c.String("data-dir"), Root: c.String("root"),
+				DataDir: c.String("data-dir"), Root: c.String("root"), MetricsFile: c.String("metrics-file"),
 			}, newDeps(c))
 		},
 	}
@@ -35,6 +40,7 @@ type statusOptions struct {
 	MaxBackupAge time.Duration
 	DataDir      string // "" for the manifest's
 	Root         string // where the install assets are looked for
+	MetricsFile  string // "" for none: where to record the journal's figures
 }
 
 func runStatus(ctx context.Context, o statusOptions, d deps) error {
@@ -56,6 +62,7 @@ func runStatus(ctx context.Context, o statusOptions, d deps) error {
 	if err != nil {
 		return usageError{err}
 	}
+	writeMetrics(ctx, o.MetricsFile, metrics.JournalSample(clock.Now(), journalMetrics(&rep.Journal)))
 	if o.JSON {
 		err = printJSON(d.Stdout, rep)
 	} else {

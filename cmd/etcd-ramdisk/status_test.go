@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -55,4 +57,62 @@ func TestStatusRelativeRoot(t *testing.T) {
 	e := newEnv(t)
 	o := statusOptions{globalOptions: e.g, Root: "relative"}
 	wantExit(t, runStatus(context.Background(), o, e.d), 2, `root "relative" is not an absolute path`)
+}
+
+// The journal's state is read under --root: a journal unit installed there
+// and a fresh state of a live process make a running journal.
+func TestStatusJournalUnderRoot(t *testing.T) {
+	e := newEnv(t)
+	e.writeSnapshot(t, time.Now().Add(-time.Minute), 100, store.Good)
+	root := filepath.Join(e.dir, "root")
+	unit := filepath.Join(root, assets.JournalUnit.Path)
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte("[Service]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := journal.State{PID: os.Getpid(), Started: time.Now().Add(-time.Minute), Updated: time.Now(), Running: true, Interval: time.Second, StartRev: 100}
+	if err := journal.WriteState(filepath.Join(root, journal.DefaultStatePath), s); err != nil {
+		t.Fatal(err)
+	}
+	o := statusOptions{globalOptions: e.g, JSON: true, MaxBackupAge: time.Hour, DataDir: filepath.Join(e.dir, "etcd"), Root: root}
+	wantExit(t, runStatus(context.Background(), o, e.d), 10) // the data dir is not a tmpfs
+	var rep status.Report
+	if err := json.Unmarshal(e.out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, e.out)
+	}
+	if j := rep.Journal; !j.Installed || !j.Running || j.PID != os.Getpid() {
+		t.Errorf("journal %+v: want installed and running", j)
+	}
+
+	// --metrics-file records the journal's figures, and only those.
+	prom := filepath.Join(e.dir, "erd.prom")
+	e.out.Reset()
+	o.MetricsFile = prom
+	wantExit(t, runStatus(context.Background(), o, e.d), 10)
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{`etcd_ramdisk_journal_running{job="journal"} 1`, `etcd_ramdisk_journal_chain_start_revision{job="journal"} 100`} {
+		if !strings.Contains(string(b), l+"\n") {
+			t.Errorf("metrics lack %q:\n%s", l, b)
+		}
+	}
+	if strings.Contains(string(b), "last_run") {
+		t.Errorf("status recorded a run:\n%s", b)
+	}
+	o.MetricsFile = ""
+
+	s.PID = 0 // a state without a live process: the unit's journal is not running
+	if err := journal.WriteState(filepath.Join(root, journal.DefaultStatePath), s); err != nil {
+		t.Fatal(err)
+	}
+	e.out.Reset()
+	o.JSON = false
+	wantExit(t, runStatus(context.Background(), o, e.d), 10)
+	if !strings.Contains(e.out.String(), "WARN the journal unit is installed but the journal is not running (its process 0 is gone)") {
+		t.Errorf("status:\n%s", e.out)
+	}
 }
