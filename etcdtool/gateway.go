@@ -97,6 +97,26 @@ func gatewayClient(m *manifest.Etcd, t tlsArgs) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: gatewayTimeout}, nil
 }
 
+// ClientConfig is how a client of the tool's own (the journal's) reaches the
+// running etcd: the manifest's loopback client URL and, when etcd serves TLS,
+// the gateway's TLS config (the trusted CA and the healthcheck client
+// certificate, read where the host keeps them). cfg is nil for plain http.
+func ClientConfig(m *manifest.Etcd) (endpoint string, cfg *tls.Config, err error) {
+	t, err := clientTLS(m)
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case t.CACert != "":
+		if cfg, err = gatewayTLS(m, t); err != nil {
+			return "", nil, fmt.Errorf("etcd client certificate: %w", err)
+		}
+	case strings.HasPrefix(t.Endpoint, "https://"):
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12} // the system's roots, as the gateway's client
+	}
+	return t.Endpoint, cfg, nil
+}
+
 func gatewayTLS(m *manifest.Etcd, t tlsArgs) (*tls.Config, error) {
 	var paths [3]string
 	for i, p := range []string{t.CACert, t.Cert, t.Key} {

@@ -1,7 +1,10 @@
 package etcdtool
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
@@ -36,5 +39,25 @@ func TestParseGatewayStatus(t *testing.T) {
 				t.Errorf("got %+v %v; want %+v ok=%v", got, err, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// ClientConfig reads the CA and the healthcheck client certificate where the
+// host keeps them, and says which file it could not read. (The journal's
+// tests reach a TLS etcd through it.)
+func TestClientConfigNamesMissingFile(t *testing.T) {
+	m, err := manifest.Load("../manifest/testdata/kubeadm-1.34-etcd-3.6.4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := t.TempDir() // the host's /etc/kubernetes/pki/etcd, empty
+	for i := range m.Mounts {
+		if m.Mounts[i].ContainerPath == "/etc/kubernetes/pki/etcd" {
+			m.Mounts[i].HostPath = pki
+		}
+	}
+	_, _, err = ClientConfig(m)
+	if err == nil || !strings.Contains(err.Error(), "etcd client certificate") || !strings.Contains(err.Error(), pki+"/ca.crt") {
+		t.Errorf("ClientConfig without the CA: %v", err)
 	}
 }

@@ -62,5 +62,11 @@
 // Stats), which group-commits once per interval and only when something
 // was appended. Reader (OpenChain, Next, Torn) and Verify read a chain
 // back; ListChains and RemoveChain manage the root. Replay applies a chain
-// to an etcd started on the restored snapshot.
+// to an etcd started on the restored snapshot. Serve is the long-running
+// service: it follows etcd into the chain of the newest good snapshot,
+// rotates to a new chain when a newer snapshot appears (copying what the
+// old chain holds after it, then removing the old chain), asks for a fresh
+// snapshot after a gap, and publishes its State. It builds a new chain in
+// the root's .new directory, which ListChains skips, and moves it in under
+// the store lock, so that a restore never sees a chain half made.
 package journal

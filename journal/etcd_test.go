@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -53,6 +54,7 @@ type testEtcd struct {
 	cmd                               *exec.Cmd
 	logPath                           string
 	cli                               *clientv3.Client
+	tls                               *tls.Config // the test's client's, when etcd serves TLS
 }
 
 // startEtcd starts an etcd on dataDir (a new member, or the data it holds)
@@ -85,7 +87,7 @@ func (e *testEtcd) start(t *testing.T) {
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e.cli, err = clientv3.New(clientv3.Config{Endpoints: []string{e.clientURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	e.cli, err = clientv3.New(clientv3.Config{Endpoints: []string{e.clientURL}, TLS: e.tls, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,9 @@ const (
 	ReasonShutdown = "shutdown"
 	ReasonManual   = "manual"
 	ReasonInstall  = "install"
+	// ReasonJournal: the journal service needed a fresh snapshot to start a
+	// new chain from (a gap, or none at all).
+	ReasonJournal = "journal"
 )
 
 const (
@@ -162,7 +165,7 @@ func checkID(id string) error {
 
 func validReason(r string) bool {
 	switch r {
-	case ReasonCron, ReasonShutdown, ReasonManual, ReasonInstall:
+	case ReasonCron, ReasonShutdown, ReasonManual, ReasonInstall, ReasonJournal:
 		return true
 	}
 	return false
@@ -211,7 +214,7 @@ func (m *Metadata) validateInput() error {
 		errs = append(errs, errors.New("time is not set"))
 	}
 	if !validReason(m.Reason) {
-		errs = append(errs, fmt.Errorf("reason %q is not one of cron, shutdown, manual, install", m.Reason))
+		errs = append(errs, fmt.Errorf("reason %q is not one of cron, shutdown, manual, install, journal", m.Reason))
 	}
 	if m.Node == "" {
 		errs = append(errs, errors.New("node is empty"))

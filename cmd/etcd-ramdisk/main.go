@@ -49,6 +49,7 @@ func newApp() *cli.App {
 			pruneCommand(),
 			defragCommand(),
 			statusCommand(),
+			journalCommand(),
 			installCommand(), uninstallCommand(),
 			versionCommand(),
 		},
