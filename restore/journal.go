@@ -10,6 +10,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
@@ -76,7 +77,7 @@ func (r *run) replayJournal(ctx context.Context, w *etcdtool.Workspace, img *erd
 		return nil, err
 	}
 	defer etcd.Stop(context.WithoutCancel(ctx), erdrt.StopGrace)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint()}, DialTimeout: 10 * time.Second, Context: ctx})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint()}, DialTimeout: 10 * time.Second, Context: ctx, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, fmt.Errorf("connect to the replay etcd: %w", err)
 	}

@@ -139,7 +139,7 @@ func (r *run) record(ctx context.Context, res *Result) {
 	if j := res.Journal; j != nil {
 		rev = j.LastRev
 		if res.Stale != "" {
-			res.Stale += fmt.Sprintf("; the journal brought it to revision %d (seen %s): only writes after that are lost", j.LastRev, j.UpTo.UTC().Format(time.RFC3339))
+			res.Stale += fmt.Sprintf(", except what the journal replayed after it: revisions up to %d (seen %s); only writes after that are lost", j.LastRev, j.UpTo.UTC().Format(time.RFC3339))
 		}
 	}
 	if res.Stale != "" {
