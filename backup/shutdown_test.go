@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/store/storetest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store/storetest"
 )
 
 // Every shutdown backup leaves a record, good or bad; one that found no etcd

@@ -4,9 +4,9 @@ import (
 	"context"
 	"strings"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
+	"github.com/etcd-ramdisk/etcd-ramdisk/runtime/images"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-ramdisk/etcd-ramdisk/store/storetest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/store/storetest"
 )
 
 // The restore at boot says whether the snapshot it brings back is etcd's last
