@@ -42,20 +42,21 @@ func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
 		path := filepath.Join(dir, name)
 		switch {
 		case strings.HasPrefix(name, tempPrefix):
-			problems = append(problems, Problem{path, errors.New("leftover temporary file of an interrupted write")})
+			problems = append(problems, Problem{Path: path, Err: errors.New("leftover temporary file of an interrupted write")})
 		case strings.HasSuffix(name, metaSuffix):
-			snap, err := s.load(kind, strings.TrimSuffix(name, metaSuffix))
+			id := strings.TrimSuffix(name, metaSuffix)
+			snap, err := s.load(kind, id)
 			if err != nil {
-				problems = append(problems, Problem{path, err})
+				problems = append(problems, Problem{Path: path, Err: err, Meta: orderOf(path, id)})
 				continue
 			}
 			snaps = append(snaps, *snap)
 		case strings.HasSuffix(name, dataSuffix):
 			if !present[strings.TrimSuffix(name, dataSuffix)+metaSuffix] {
-				problems = append(problems, Problem{path, errors.New("orphan data file without metadata")})
+				problems = append(problems, Problem{Path: path, Err: errors.New("orphan data file without metadata")})
 			}
 		default:
-			problems = append(problems, Problem{path, errors.New("unexpected file")})
+			problems = append(problems, Problem{Path: path, Err: errors.New("unexpected file")})
 		}
 	}
 	sortNewestFirst(snaps)

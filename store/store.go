@@ -53,6 +53,12 @@ type Snapshot struct {
 type Problem struct {
 	Path string
 	Err  error
+	// Meta is set when the file is a snapshot's metadata and the snapshot
+	// cannot be loaded (its data file cut short or missing, its metadata
+	// invalid): a damaged snapshot the store knows of, which verify and
+	// restore must name. It holds only the id (from the file name), seq and
+	// time, leniently read, to place it in the store's order (see Known).
+	Meta *Metadata
 }
 
 func (p Problem) Error() string { return p.Path + ": " + p.Err.Error() }
