@@ -58,6 +58,11 @@ type run struct {
 	// What the journal did for the snapshot being tried (restoreOne).
 	replayed    *Replayed
 	journalNote string
+	// passed are the backup dir's damaged snapshots when the restore went on
+	// to the off-host copies because the backup dir had no whole one; local
+	// says why each is damaged.
+	passed []store.Metadata
+	local  *storeSource
 }
 
 // Run puts the newest good snapshot into an empty data dir, atomically: the
@@ -90,7 +95,7 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 		return nil, err
 	}
 	w := src.words()
-	if len(cands) == 0 {
+	if len(cands) == 0 && len(r.passed) == 0 {
 		if opts.AllowEmpty {
 			res.NoOp = "no snapshot " + w.where + "; --allow-empty lets etcd start empty"
 			return res, nil
@@ -98,7 +103,7 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 		return nil, fmt.Errorf("%w %s and the data dir %s is empty; refusing to let etcd start empty (pass --allow-empty for a brand-new cluster)", store.ErrNoSnapshot, w.where, r.dataDir)
 	}
 	snap, skipped, err := firstUsable(ctx, src, cands, r.restoreOne)
-	res.Skipped = skipped
+	res.Skipped = append(r.passedOver(snap), skipped...)
 	if err != nil && w.target != "" {
 		return nil, fmt.Errorf("restore from %s: %w; the data dir %s is left empty", w.target, err, r.dataDir)
 	}
@@ -106,7 +111,11 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 		return nil, err
 	}
 	if snap == nil {
-		return nil, fmt.Errorf("%w usable: all %d %s failed verification (%s); the data dir %s is left empty", store.ErrNoSnapshot, len(cands), w.all, strings.Join(skipped, "; "), r.dataDir)
+		all := fmt.Sprintf("all %d %s", len(cands), w.all)
+		if len(r.passed) > 0 {
+			all = fmt.Sprintf("the %d damaged snapshots in %s and %s", len(r.passed), r.st.Dir, all)
+		}
+		return nil, fmt.Errorf("%w usable: %s failed verification (%s); the data dir %s is left empty", store.ErrNoSnapshot, all, strings.Join(res.Skipped, "; "), r.dataDir)
 	}
 	res.Snapshot, res.Duration, res.FromOffhost = snap, time.Since(start), w.target
 	res.Journal, res.JournalNote = r.replayed, r.journalNote
@@ -116,15 +125,32 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 
 // source is where the candidates come from: the backup dir, or the off-host
 // copies when it holds none and no snapshot was named.
+// A backup dir with only damaged snapshots counts as holding none, as it did
+// before they were listed; they are named among the skipped (passedOver).
 func (r *run) source(ctx context.Context) (Source, []store.Metadata, error) {
-	var src Source = &storeSource{st: r.st, id: r.opts.Snapshot}
-	cands, err := src.Candidates(ctx)
-	if err != nil || len(cands) > 0 || r.opts.Remote == nil || r.opts.Snapshot != "" {
-		return src, cands, err
+	local := &storeSource{st: r.st, id: r.opts.Snapshot}
+	cands, err := local.Candidates(ctx)
+	if err != nil || len(local.snaps) > 0 || r.opts.Remote == nil || r.opts.Snapshot != "" {
+		return local, cands, err
 	}
-	src = &offhostSource{remote: r.opts.Remote, st: r.st, dataDir: r.dataDir}
+	r.passed, r.local = cands, local
+	var src Source = &offhostSource{remote: r.opts.Remote, st: r.st, dataDir: r.dataDir}
 	cands, err = src.Candidates(ctx)
 	return src, cands, err
+}
+
+// passedOver names the backup dir's damaged snapshots a restore from the
+// off-host copies went past that are newer than snap (all of them when snap
+// is nil): the ones whose writes the restore loses.
+func (r *run) passedOver(snap *store.Snapshot) []string {
+	var out []string
+	for i := range r.passed {
+		m := &r.passed[i]
+		if snap == nil || store.Compare(m, &snap.Meta) > 0 {
+			out = append(out, m.ID+": "+r.local.damaged[m.ID].Error())
+		}
+	}
+	return out
 }
 
 // record says which snapshot etcd now starts from and, when it may be

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
@@ -43,38 +44,60 @@ type RemoteSource interface {
 	Import(ctx context.Context, st *store.Store, m *store.Metadata) (*store.Snapshot, error)
 }
 
-// storeSource is the backup dir: its good snapshots, or the one named.
+// storeSource is the backup dir: every snapshot it knows of, whole or
+// damaged, or the one named.
 type storeSource struct {
-	st    *store.Store
-	id    string // a snapshot named on the command line; "" for the good ones
-	snaps map[string]*store.Snapshot
+	st      *store.Store
+	id      string // a snapshot named on the command line; "" for the good ones
+	snaps   map[string]*store.Snapshot
+	damaged map[string]error // snapshots listed although they cannot be loaded, with why
 }
 
+// Candidates lists the good snapshots and, in their place among them, the
+// damaged ones: Fetch fails those, so a restore names each one it passes
+// over instead of skipping it in silence.
 func (s *storeSource) Candidates(context.Context) ([]store.Metadata, error) {
-	var snaps []store.Snapshot
+	var known []store.Known
 	if s.id != "" {
 		snap, err := s.st.Get(s.id)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %q: %w", s.id, err)
 		}
-		snaps = []store.Snapshot{*snap}
+		known = []store.Known{{Meta: snap.Meta, Snap: snap}}
 	} else {
-		var err error
-		if snaps, _, err = s.st.List(); err != nil {
+		snaps, problems, err := s.st.List()
+		if err != nil {
 			return nil, err
 		}
+		known = store.Merge(snaps, problems)
 	}
-	s.snaps = map[string]*store.Snapshot{}
-	metas := make([]store.Metadata, len(snaps))
-	for i := range snaps {
-		s.snaps[snaps[i].Meta.ID] = &snaps[i]
-		metas[i] = snaps[i].Meta
+	s.snaps, s.damaged = map[string]*store.Snapshot{}, map[string]error{}
+	metas := make([]store.Metadata, len(known))
+	for i, k := range known {
+		metas[i] = k.Meta
+		if k.Snap == nil {
+			s.damaged[k.Meta.ID] = damagedError(k.Err)
+			continue
+		}
+		s.snaps[k.Meta.ID] = k.Snap
 	}
 	return metas, nil
 }
 
-// Fetch finds the listed snapshot: it is in the store already.
+// damagedError is why a damaged snapshot cannot be restored, as a fault of
+// the snapshot (store.ErrCorrupt), so that firstUsable passes over it.
+func damagedError(err error) error {
+	if errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+}
+
+// Fetch finds the listed snapshot: it is in the store already, or damaged.
 func (s *storeSource) Fetch(_ context.Context, m *store.Metadata) (*store.Snapshot, error) {
+	if err := s.damaged[m.ID]; err != nil {
+		return nil, err
+	}
 	return s.snaps[m.ID], nil
 }
 
