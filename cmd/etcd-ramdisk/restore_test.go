@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
 func restoreOpts(e *env, dataDir string) restoreOptions {
@@ -86,5 +89,27 @@ func TestRestoreBadSnapshotID(t *testing.T) {
 	wantExit(t, runRestore(context.Background(), o, e.d), 2, `invalid snapshot id "latest"`)
 	if _, err := os.Stat(e.g.BackupDir); !os.IsNotExist(err) {
 		t.Errorf("backup dir created for a bad flag: %v", err)
+	}
+}
+
+// A store whose only snapshot is cut short is not an empty store: restore
+// names the snapshot it could not use and fails (exit 7), --allow-empty or
+// not, rather than letting etcd start empty as for a brand-new cluster.
+func TestRestoreOnlyDamaged(t *testing.T) {
+	e := newEnv(t)
+	e.deadContainerd()
+	snap := e.writeSnapshot(t, time.Now().Add(-time.Hour), 100, store.Good)
+	truncate(t, snap)
+	dataDir := filepath.Join(e.dir, "etcd")
+	if err := os.Mkdir(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, allowEmpty := range []bool{false, true} {
+		o := restoreOpts(e, dataDir)
+		o.AllowEmpty = allowEmpty
+		wantExit(t, runRestore(context.Background(), o, e.d), 7, "no snapshot usable: all 1 snapshots failed verification ("+snap.Meta.ID+": ", "metadata says")
+		if ents, err := os.ReadDir(dataDir); err != nil || len(ents) > 0 {
+			t.Errorf("data dir holds %v (%v), want it empty", ents, err)
+		}
 	}
 }

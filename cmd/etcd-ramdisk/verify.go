@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
+	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
 	"github.com/urfave/cli/v2"
@@ -49,58 +52,89 @@ func runVerify(ctx context.Context, o verifyOptions, d deps) error {
 	if err != nil {
 		return err
 	}
-	snaps, err := verifyTargets(st, o)
+	targets, err := verifyTargets(st, o)
 	if err != nil {
 		return err
 	}
-	rt, ctx, err := openRuntime(ctx, o.globalOptions, d)
-	if err != nil {
-		return err
+	// Damaged snapshots fail without containerd: a run of only those does
+	// not need it.
+	var rt *erdrt.Runtime
+	if len(targets) == 0 || slices.ContainsFunc(targets, func(k store.Known) bool { return k.Snap != nil }) {
+		if rt, ctx, err = openRuntime(ctx, o.globalOptions, d); err != nil {
+			return err
+		}
+		defer rt.Close()
 	}
-	defer rt.Close()
 	var failed []error
-	for i := range snaps {
-		s := &snaps[i]
-		if err := verify.Snapshot(ctx, rt, st, s, os.TempDir()); err != nil {
-			fmt.Fprintf(d.Stdout, "FAIL %s: %v\n", s.Meta.ID, err)
+	for _, k := range targets {
+		var err error
+		if k.Snap == nil {
+			err = fmt.Errorf("%w: %w", etcdtool.ErrVerify, k.Err)
+		} else {
+			err = verify.Snapshot(ctx, rt, st, k.Snap, os.TempDir())
+		}
+		if err != nil {
+			fmt.Fprintf(d.Stdout, "FAIL %s: %v\n", k.Meta.ID, err)
 			failed = append(failed, err)
 			continue
 		}
-		fmt.Fprintf(d.Stdout, "ok   %s revision %d\n", s.Meta.ID, s.Meta.Etcd.Revision)
+		fmt.Fprintf(d.Stdout, "ok   %s revision %d\n", k.Meta.ID, k.Meta.Etcd.Revision)
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d snapshots failed: %w", len(failed), len(snaps), errors.Join(failed...))
+		return fmt.Errorf("%d of %d snapshots failed: %w", len(failed), len(targets), errors.Join(failed...))
 	}
 	return nil
 }
 
-func verifyTargets(st *store.Store, o verifyOptions) ([]store.Snapshot, error) {
-	if len(o.IDs) > 0 {
-		var out []store.Snapshot
-		for _, id := range o.IDs {
-			s, err := st.Get(id)
-			if err != nil {
-				return nil, usageError{err}
-			}
-			out = append(out, *s)
-		}
-		return out, nil
-	}
-	good, _, err := st.List()
+// verifyTargets are the snapshots verify names, whole or damaged (those the
+// store knows of but cannot load, which fail): the ones named, or every one
+// with --all, or the newest. The newest is the newest the store knows of; when
+// it is damaged, so are its writes, so it fails, and the newest whole one is
+// verified too (what a restore would bring back).
+func verifyTargets(st *store.Store, o verifyOptions) ([]store.Known, error) {
+	good, problems, err := st.List()
 	if err != nil {
 		return nil, err
 	}
-	if o.All {
-		sus, _, err := st.ListSuspect()
+	known := store.Merge(good, problems)
+	if len(o.IDs) > 0 || o.All {
+		sus, sp, err := st.ListSuspect()
 		if err != nil {
 			return nil, err
 		}
-		return append(good, sus...), nil
+		suspect := store.Merge(sus, sp)
+		if o.All {
+			return append(known, suspect...), nil
+		}
+		return byID(st, append(known, suspect...), o.IDs)
 	}
-	if len(good) == 0 {
+	if len(known) == 0 {
 		return nil, fmt.Errorf("%w in %s", store.ErrNoSnapshot, st.Dir)
 	}
-	return good[:1], nil
+	n := slices.IndexFunc(known, func(k store.Known) bool { return k.Snap != nil })
+	if n < 0 {
+		return known, nil
+	}
+	return known[:n+1], nil
+}
+
+// byID picks the snapshots named on the command line; one the store does
+// not know at all is a bad argument.
+func byID(st *store.Store, known []store.Known, ids []string) ([]store.Known, error) {
+	var out []store.Known
+	for _, id := range ids {
+		i := slices.IndexFunc(known, func(k store.Known) bool { return k.Meta.ID == id })
+		if i >= 0 {
+			out = append(out, known[i])
+			continue
+		}
+		snap, err := st.Get(id) // says why: no such snapshot, or no snapshot id
+		if err != nil {
+			return nil, usageError{err}
+		}
+		out = append(out, store.Known{Meta: snap.Meta, Snap: snap}) // written since the listing
+	}
+	return out, nil
 }
 
 // verifyOffhost is verify --offhost: the copies on the target, decrypted and
