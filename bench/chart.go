@@ -12,11 +12,12 @@ import (
 // as a plain SVG line chart (no dependencies).
 func WriteChart(w io.Writer, setups []*SilenceResult) error {
 	const (
-		width, height          = 900, 480
-		left, right, top, bott = 90, 20, 40, 110
-		pw, ph                 = width - left - right, height - top - bott
+		width, left, right, top = 900, 90, 20, 40
+		pw, ph                  = width - left - right, 330
 	)
-	colors := []string{"#d62728", "#1f77b4", "#2ca02c", "#9467bd"}
+	bott := 74 + 18*max(len(setups), 2) // the axis title and one legend line per setup
+	height := top + ph + bott
+	colors := []string{"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"}
 	var maxT, maxB float64
 	for _, s := range setups {
 		for _, p := range s.Samples {
@@ -33,7 +34,7 @@ func WriteChart(w io.Writer, setups []*SilenceResult) error {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&sb, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&sb, `<text x="%d" y="24" font-size="15" font-weight="bold">Cumulative bytes sent to persistent storage (etcd + backups)</text>`+"\n", left)
+	fmt.Fprintf(&sb, `<text x="%d" y="24" font-size="15" font-weight="bold">Cumulative bytes sent to persistent storage (etcd + backups + journal)</text>`+"\n", left)
 	for i := 0; i <= 5; i++ {
 		v := yTop * float64(i) / 5
 		yy := y(v * unit)

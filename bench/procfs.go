@@ -52,16 +52,33 @@ func ParentPID(pid int) (int, error) {
 }
 
 func statusField(pid int, name string) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := statusValue(pid, name)
 	if err != nil {
 		return 0, err
 	}
+	return strconv.Atoi(v)
+}
+
+// statusKB reads a "Name:   123 kB" line of /proc/<pid>/status, in kB.
+func statusKB(pid int, name string) (int64, error) {
+	v, err := statusValue(pid, name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+}
+
+func statusValue(pid int, name string) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", err
+	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, name+":"); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
+			return strings.TrimSpace(v), nil
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+	return "", fmt.Errorf("no %s in /proc/%d/status", name, pid)
 }
 
 // FindEtcdPID finds the host PID of the etcd serving clientPort: the process named

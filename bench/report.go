@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -47,8 +46,8 @@ func (r *Results) writeSilence(w io.Writer) {
 	fmt.Fprintf(w, "Load: `etcdkv load --rate %g` (node lease every 10 s, two leader-election leases every 2 s, events and pod status updates: %g writes/s in all) for %s per setup%s. "+
 		"Backups every %s during the window (time-compressed); per hour assumes etcd's measured rate and one backup every %s (%g/h) at the measured cost per backup.\n\n",
 		c.Rate, c.Rate, c.Duration, map[bool]string{true: ", setups run at the same time", false: ", one setup after another"}[c.Parallel], c.BackupEvery, c.ProdBackupEvery, time.Hour.Seconds()/c.ProdBackupEvery.Seconds())
-	fmt.Fprintln(w, "| setup | DB | window | writes | backups | etcd → disk | etcd fsyncs disk / tmpfs | per backup → disk | per backup fsyncs disk / tmpfs | **disk bytes / h** | **disk fsyncs / h** |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| setup | DB | window | writes | backups | etcd → disk | etcd fsyncs disk / tmpfs | per backup → disk | per backup fsyncs disk / tmpfs | journal → disk | journal fsyncs disk / tmpfs | **disk bytes / h** | **disk fsyncs / h** |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range r.Setups {
 		var bsync SyncCount
 		for _, b := range s.BackupRuns {
@@ -60,23 +59,36 @@ func (r *Results) writeSilence(w io.Writer) {
 			perBackup = human(int64(s.PerHour.BackupBytes))
 			perBackupSync = fmt.Sprintf("%.3g / %.3g", float64(bsync.Persistent)/float64(n), float64(bsync.Volatile)/float64(n))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %d | %s | %d / %d | %s | %s | **%s** | **%s** |\n",
+		jBytes, jSync := "–", "–"
+		if j := s.Journal; j != nil {
+			jBytes, jSync = human(j.IO.WriteBytes), fmt.Sprintf("%d / %d", j.Sync.Persistent, j.Sync.Volatile)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %d | %s | %d / %d | %s | %s | %s | %s | **%s** | **%s** |\n",
 			s.Label, human(s.DBSize), s.Window.Round(100*time.Millisecond), s.Writes, len(s.BackupRuns),
-			human(s.EtcdIO.WriteBytes), s.EtcdSync.Persistent, s.EtcdSync.Volatile, perBackup, perBackupSync,
+			human(s.EtcdIO.WriteBytes), s.EtcdSync.Persistent, s.EtcdSync.Volatile, perBackup, perBackupSync, jBytes, jSync,
 			human(int64(s.PerHour.Bytes)), count(s.PerHour.Fsyncs))
+	}
+	ratioRow := func(a, b *SilenceResult) {
+		fmt.Fprintf(w, "| *%s ÷ %s* | | | | | | | | | | | *%s* | *%s* |\n", a.Short, b.Short,
+			ratio(a.PerHour.Bytes, b.PerHour.Bytes), ratio(a.PerHour.Fsyncs, b.PerHour.Fsyncs))
 	}
 	if base := r.Setups[0]; !base.Tmpfs {
 		for _, s := range r.Setups[1:] {
-			fmt.Fprintf(w, "| *%s ÷ %s* | | | | | | | | | *%s* | *%s* |\n", short(base.Label), short(s.Label),
-				ratio(base.PerHour.Bytes, s.PerHour.Bytes), ratio(base.PerHour.Fsyncs, s.PerHour.Fsyncs))
+			ratioRow(base, s)
 		}
 	}
+	for _, s := range r.Setups {
+		if b := cronOnly(r.Setups, s); b != nil {
+			ratioRow(s, b)
+		}
+	}
+	r.writeJournal(w)
 	fmt.Fprintf(w, "\nCross-checks (same windows). etcd's wchar is what it passed to write(2); write_bytes what reached the block layer. "+
 		"The device counters cover the whole machine (other work included%s).\n\n", map[bool]string{true: ", and all setups at once", false: ""}[c.Parallel])
 	fmt.Fprintln(w, "| setup | etcd wchar | etcd write_bytes | etcd WAL fsyncs (metric) | etcd backend commits (metric) | etcd sync calls (strace) | exec'd tools → disk (shim) | containerd → disk (not in totals) | device written | device flushes |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range r.Setups {
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %d | %s | %s | %s | %d |\n", short(s.Label), human(s.EtcdIO.WChar), human(s.EtcdIO.WriteBytes),
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %d | %s | %s | %s | %d |\n", s.Short, human(s.EtcdIO.WChar), human(s.EtcdIO.WriteBytes),
 			s.EtcdWALFsyncs, s.EtcdCommits, s.EtcdSync.Total(), human(s.ShimIO.WriteBytes), human(s.ContainerdIO.WriteBytes),
 			human(s.Disk.SectorsWritten*512), s.Disk.Flushes)
 	}
@@ -88,6 +100,53 @@ func (r *Results) writeSilence(w io.Writer) {
 		fmt.Fprintf(w, "\nChart: cumulative bytes sent to persistent storage over the window: `%s`.\n", r.ChartFile)
 	}
 	fmt.Fprintln(w)
+}
+
+// cronOnly is the setup with cron backups only at the same DB size as the
+// journal setup s; nil when s has no journal or there is none.
+func cronOnly(setups []*SilenceResult, s *SilenceResult) *SilenceResult {
+	if s.Journal == nil {
+		return nil
+	}
+	for _, b := range setups {
+		if b.Backups && b.JournalEvery == 0 && b.Fill == s.Fill {
+			return b
+		}
+	}
+	return nil
+}
+
+// writeJournal prints what the journal service of each (c) setup cost.
+func (r *Results) writeJournal(w io.Writer) {
+	var js []*SilenceResult
+	for _, s := range r.Setups {
+		if s.Journal != nil {
+			js = append(js, s)
+		}
+	}
+	if len(js) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nThe journal service (`etcd-ramdisk journal`, run for the whole window beside the cron backups; its own /proc counters, its sync calls traced with strace --seccomp-bpf). "+
+		"Continuous: the sync calls in the chain it follows (one fdatasync per group commit; a new segment when one fills), per hour at their measured rate. "+
+		"Rotation: starting the next snapshot's chain after each backup (journal/.new, placing it, removing the old chain), per hour once per backup (%g/h). "+
+		"Bytes are write_bytes at the measured rate, rotations included. CPU is utime+stime over the window, peak RSS VmHWM at its end.\n\n", time.Hour.Seconds()/r.Silence.ProdBackupEvery.Seconds())
+	fmt.Fprintln(w, "| setup | interval | journal → disk (wchar) | continuous fsyncs disk / tmpfs | rotations | fsyncs disk per rotation | its own count: bytes / syncs | **journal bytes / h** | **journal fsyncs / h** | peak RSS | CPU, % of one core |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range js {
+		j := s.Journal
+		fmt.Fprintf(w, "| %s | %s | %s (%s) | %d / %d | %d | %.3g | %s / %d | **%s** | **%s** | %s | %.2f |\n", s.Short, j.Interval,
+			human(j.IO.WriteBytes), human(j.IO.WChar), j.Continuous.Persistent, j.Continuous.Volatile, j.Rotations, s.PerHour.JournalRotFsyncs,
+			human(j.OwnBytes), j.OwnSyncs, human(int64(s.PerHour.JournalBytes)), count(s.PerHour.JournalFsyncs), human(j.PeakRSS), j.CPUShare)
+	}
+	for _, s := range js {
+		for _, l := range s.Journal.Warnings {
+			fmt.Fprintf(w, "\n%s journal warned: `%s`", s.Short, l)
+		}
+		if s.Journal.ExitCode != 0 {
+			fmt.Fprintf(w, "\n%s journal exited %d after SIGTERM.", s.Short, s.Journal.ExitCode)
+		}
+	}
 }
 
 func (r *Results) writeOverhead(w io.Writer) {
@@ -184,17 +243,6 @@ func count(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.3g", v)
-}
-
-func short(label string) string {
-	if i := strings.Index(label, " "); strings.HasPrefix(label, "(") && i > 0 {
-		rest := label[i+1:]
-		if j := strings.Index(rest, ","); j > 0 {
-			return label[:i] + rest[j:]
-		}
-		return label[:i]
-	}
-	return label
 }
 
 func ratio(a, b float64) string {

@@ -22,24 +22,40 @@ type SilenceConfig struct {
 	Rate            float64       // load writes per second
 	RealisticDB     int64         // the DB size of the third setup
 	Parallel        bool          // run the setups at the same time (same background)
+	Journal         bool          // also the (c) setups: cron backups and the journal service
 }
 
 // Setup is one arm of the experiment.
 type Setup struct {
-	Name    string `json:"name"`
-	Label   string `json:"label"`
-	Tmpfs   bool   `json:"tmpfs"`
-	Backups bool   `json:"backups"`
-	Fill    int64  `json:"fillBytes"`
+	Name         string        `json:"name"`
+	Label        string        `json:"label"`
+	Short        string        `json:"short"` // the label in the ratio rows and the cross-check table
+	Tmpfs        bool          `json:"tmpfs"`
+	Backups      bool          `json:"backups"`
+	Fill         int64         `json:"fillBytes"`
+	JournalEvery time.Duration `json:"journalIntervalNs,omitempty"` // run the journal service with this --interval
 }
 
-// Setups are (a) disk, (b) tmpfs + etcd-ramdisk, (b') the same at a realistic DB size.
+// Setups are (a) disk, (b) tmpfs + etcd-ramdisk, (b) the same at a realistic DB
+// size and, with Journal, (c) the (b) setups with the journal service beside
+// the cron backups: at 1 s on both sizes, at 5 s on the realistic one (the
+// interval changes the commits, not what each costs; the DB size changes
+// the backups and the rotations).
 func (c SilenceConfig) Setups() []Setup {
-	return []Setup{
-		{Name: "disk", Label: "(a) etcd on disk", Tmpfs: false},
-		{Name: "tmpfs", Label: "(b) etcd on tmpfs + etcd-ramdisk", Tmpfs: true, Backups: true},
-		{Name: "tmpfs-db", Label: fmt.Sprintf("(b) tmpfs + etcd-ramdisk, %s DB", human(c.RealisticDB)), Tmpfs: true, Backups: true, Fill: c.RealisticDB},
+	db := human(c.RealisticDB) + " DB"
+	s := []Setup{
+		{Name: "disk", Label: "(a) etcd on disk", Short: "(a)", Tmpfs: false},
+		{Name: "tmpfs", Label: "(b) etcd on tmpfs + etcd-ramdisk", Short: "(b)", Tmpfs: true, Backups: true},
+		{Name: "tmpfs-db", Label: "(b) tmpfs + etcd-ramdisk, " + db, Short: "(b), " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB},
 	}
+	if !c.Journal {
+		return s
+	}
+	return append(s,
+		Setup{Name: "journal-1s", Label: "(c) tmpfs + etcd-ramdisk cron + journal 1s", Short: "(c) 1s", Tmpfs: true, Backups: true, JournalEvery: time.Second},
+		Setup{Name: "journal-1s-db", Label: "(c) tmpfs + cron + journal 1s, " + db, Short: "(c) 1s, " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: time.Second},
+		Setup{Name: "journal-5s-db", Label: "(c) tmpfs + cron + journal 5s, " + db, Short: "(c) 5s, " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: 5 * time.Second},
+	)
 }
 
 // BackupRun is one scheduled backup inside the window.
@@ -60,22 +76,23 @@ type Sample struct {
 // SilenceResult is one setup's measurement.
 type SilenceResult struct {
 	Setup
-	DBSize        int64         `json:"dbSizeBytes"`
-	Window        time.Duration `json:"windowNs"`
-	Writes        int64         `json:"writes"`
-	EtcdPID       int           `json:"etcdPid"`
-	ShimPID       int           `json:"shimPid"`
-	EtcdIO        IOCounters    `json:"etcdIO"`
-	EtcdSync      SyncCount     `json:"etcdSync"`
-	EtcdWALFsyncs float64       `json:"etcdWalFsyncMetric"`      // etcd_disk_wal_fsync_duration_seconds_count delta
-	EtcdCommits   float64       `json:"etcdBackendCommitMetric"` // etcd_disk_backend_commit_duration_seconds_count delta
-	BackupRuns    []BackupRun   `json:"backupRuns"`
-	ShimIO        IOCounters    `json:"shimIO"` // the pod's shim: its own writes and its reaped children's (exec'd etcdctl/etcdutl, runc)
-	ShimSync      SyncCount     `json:"shimSync"`
-	ContainerdIO  IOCounters    `json:"containerdIO"`
-	Disk          DiskStat      `json:"disk"` // the whole device, all machine activity
-	Samples       []Sample      `json:"samples"`
-	PerHour       PerHour       `json:"perHour"`
+	DBSize        int64          `json:"dbSizeBytes"`
+	Window        time.Duration  `json:"windowNs"`
+	Writes        int64          `json:"writes"`
+	EtcdPID       int            `json:"etcdPid"`
+	ShimPID       int            `json:"shimPid"`
+	EtcdIO        IOCounters     `json:"etcdIO"`
+	EtcdSync      SyncCount      `json:"etcdSync"`
+	EtcdWALFsyncs float64        `json:"etcdWalFsyncMetric"`      // etcd_disk_wal_fsync_duration_seconds_count delta
+	EtcdCommits   float64        `json:"etcdBackendCommitMetric"` // etcd_disk_backend_commit_duration_seconds_count delta
+	BackupRuns    []BackupRun    `json:"backupRuns"`
+	ShimIO        IOCounters     `json:"shimIO"` // the pod's shim: its own writes and its reaped children's (exec'd etcdctl/etcdutl, runc)
+	ShimSync      SyncCount      `json:"shimSync"`
+	ContainerdIO  IOCounters     `json:"containerdIO"`
+	Disk          DiskStat       `json:"disk"` // the whole device, all machine activity
+	Journal       *JournalResult `json:"journal,omitempty"`
+	Samples       []Sample       `json:"samples"`
+	PerHour       PerHour        `json:"perHour"`
 }
 
 // PerHour extrapolates: etcd and other continuous writers at their measured rate,
@@ -86,6 +103,12 @@ type PerHour struct {
 	BackupsPerHour float64 `json:"backupsPerHour"`
 	BackupBytes    float64 `json:"backupBytesEach"`
 	BackupFsyncs   float64 `json:"backupFsyncsEach"`
+	// The journal service (in Bytes and Fsyncs): its bytes and the sync calls
+	// in the chain it follows at their measured rate, those of its rotations
+	// (one per new snapshot) at their mean per backup times BackupsPerHour.
+	JournalBytes     float64 `json:"journalBytes,omitempty"`
+	JournalFsyncs    float64 `json:"journalFsyncs,omitempty"`
+	JournalRotFsyncs float64 `json:"journalRotationFsyncsEach,omitempty"`
 }
 
 // RunSilence measures every setup (in parallel when configured) and tears each bed down.
@@ -214,12 +237,25 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 		return err
 	}
 	defer shimTrace.Stop()
+	var j *journalProc
+	if r.JournalEvery > 0 {
+		if j, err = b.startJournal(ctx, scratch, r.JournalEvery); err != nil {
+			return err
+		}
+		defer j.stop()
+	}
 
 	wal0, _ := b.etcdMetric(ctx, "etcd_disk_wal_fsync_duration_seconds_count")
 	commit0, _ := b.etcdMetric(ctx, "etcd_disk_backend_commit_duration_seconds_count")
 	etcd0, shim0, ctrd0, disk0, err := p.read()
 	if err != nil {
 		return err
+	}
+	var j0 journalCounters
+	if j != nil {
+		if j0, err = j.read(); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
 	}
 	start := time.Now()
 
@@ -228,9 +264,15 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 	sampler := startSampler(start, func() int64 {
 		etcd, _ := ReadIO(p.etcd)
 		shim, _ := ReadIO(p.shim)
+		var jb int64
+		if j != nil {
+			if io, err := ReadIO(j.pid); err == nil {
+				jb = io.WriteBytes - j0.io.WriteBytes
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		return etcd.WriteBytes - etcd0.WriteBytes + shim.WriteBytes - shim0.WriteBytes + backupBytes
+		return etcd.WriteBytes - etcd0.WriteBytes + shim.WriteBytes - shim0.WriteBytes + jb + backupBytes
 	})
 
 	loadDone := make(chan error, 1)
@@ -266,13 +308,38 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 		return err
 	}
 	r.Window = time.Since(start)
+	if j != nil {
+		if err := stopJournal(j, j0, r); err != nil {
+			return err
+		}
+	}
 	r.Samples = sampler.stop()
 	wal1, _ := b.etcdMetric(ctx, "etcd_disk_wal_fsync_duration_seconds_count")
 	commit1, _ := b.etcdMetric(ctx, "etcd_disk_backend_commit_duration_seconds_count")
 	r.EtcdWALFsyncs, r.EtcdCommits = wal1-wal0, commit1-commit0
 	r.EtcdIO, r.ShimIO, r.ContainerdIO, r.Disk = etcd1.Sub(etcd0), shim1.Sub(shim0), ctrd1.Sub(ctrd0), disk1.Sub(disk0)
-	r.Samples = append(r.Samples, Sample{T: r.Window.Seconds(), Bytes: r.EtcdIO.WriteBytes + r.ShimIO.WriteBytes + backupBytes})
+	last := r.EtcdIO.WriteBytes + r.ShimIO.WriteBytes + backupBytes
+	if r.Journal != nil {
+		last += r.Journal.IO.WriteBytes
+	}
+	r.Samples = append(r.Samples, Sample{T: r.Window.Seconds(), Bytes: last})
 	return classifyTraces(b, p, r, etcdTrace, shimTrace)
+}
+
+// stopJournal reads the service's counters at the window's end, stops it
+// (SIGTERM: it flushes and closes its chain, outside the window) and
+// counts its sync calls inside the window.
+func stopJournal(j *journalProc, j0 journalCounters, r *SilenceResult) error {
+	j1, err := j.read()
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	r.Journal = &JournalResult{ExitCode: j.stop()}
+	host, err := readMounts(0)
+	if err != nil {
+		return err
+	}
+	return j.measure(r.Journal, j0, j1, host)
 }
 
 // classifyTraces counts the sync calls by filesystem while the bed still runs:
@@ -347,6 +414,19 @@ func perHour(r *SilenceResult, prodEvery time.Duration) PerHour {
 		ph.BackupFsyncs = (bs + shimSyncs) / float64(n)
 		ph.Bytes = etcdBytes + ph.BackupBytes*ph.BackupsPerHour
 		ph.Fsyncs = etcdSyncs + ph.BackupFsyncs*ph.BackupsPerHour
+		if j := r.Journal; j != nil {
+			// The last backup's rotation may come after the window's end: the
+			// mean is per rotation seen in the window, per backup without one.
+			rotations := j.Rotations
+			if rotations == 0 {
+				rotations = n
+			}
+			ph.JournalRotFsyncs = float64(j.Rotation.Persistent) / float64(rotations)
+			ph.JournalBytes = float64(j.IO.WriteBytes) / secs * 3600
+			ph.JournalFsyncs = float64(j.Continuous.Persistent)/secs*3600 + ph.JournalRotFsyncs*ph.BackupsPerHour
+			ph.Bytes += ph.JournalBytes
+			ph.Fsyncs += ph.JournalFsyncs
+		}
 		return ph
 	}
 	ph.BackupsPerHour = 0

@@ -2,16 +2,24 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // SpawnArg makes the bench binary a spawner (see Spawn). main must call
 // MaybeSpawn first thing.
 const SpawnArg = "__erd_bench_spawn"
+
+// orphanKillArg makes the bench binary exec its arguments with SIGKILL as
+// their parent-death signal (see MaybeSpawn).
+const orphanKillArg = "__erd_bench_exec_pdeathsig"
 
 // spawnReport is what the spawner writes to fd 3 about its child.
 type spawnReport struct {
@@ -28,7 +36,16 @@ type spawnReport struct {
 // the process's ru_maxrss, and Go starts children with vfork, so a child of the
 // (large) bench process would report at least the bench's RSS. A fresh, small
 // process in between puts that floor at its own few MiB.
+//
+// With orphanKillArg it instead becomes its arguments (execve, same PID)
+// with SIGKILL as the parent-death signal, which execve keeps: a service the
+// bench runs under strace then dies with strace, which dies with the bench,
+// instead of running on when the bench is killed (a tracer's death only
+// detaches its tracees).
 func MaybeSpawn() {
+	if len(os.Args) >= 3 && os.Args[1] == orphanKillArg {
+		execOrphanKilled(os.Args[2:])
+	}
 	if len(os.Args) < 3 || os.Args[1] != SpawnArg {
 		return
 	}
@@ -50,6 +67,26 @@ func MaybeSpawn() {
 	_ = json.NewEncoder(out).Encode(rep)
 	out.Close()
 	os.Exit(0)
+}
+
+// execOrphanKilled sets the parent-death signal and execs argv on the same
+// thread: the signal is a property of the thread that set it.
+func execOrphanKilled(argv []string) {
+	runtime.LockOSThread()
+	ppid := os.Getppid()
+	err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	if err == nil && os.Getppid() != ppid {
+		err = errors.New("parent gone")
+	}
+	path, lerr := exec.LookPath(argv[0])
+	if err == nil {
+		err = lerr
+	}
+	if err == nil {
+		err = unix.Exec(path, argv, os.Environ())
+	}
+	fmt.Fprintf(os.Stderr, "erd-bench: exec %s: %v\n", argv[0], err)
+	os.Exit(127)
 }
 
 // spawnCommand wraps argv so that it runs under the spawner.

@@ -81,7 +81,8 @@ func (t *Tracer) Stop() error {
 // SyncCall is one traced call: which process, which call, which file.
 type SyncCall struct {
 	PID  int
-	Comm string // the command name strace printed (-Y)
+	Comm string  // the command name strace printed (-Y)
+	At   float64 // Unix seconds, when traced with -ttt; 0 without
 	Call string
 	Path string // "" for sync(2)
 }
@@ -92,11 +93,12 @@ type Trace struct {
 }
 
 var (
-	callRe = regexp.MustCompile(`^(\d+)(?:<([^>]*)>)?\s+(` + strings.ReplaceAll(syncCalls, ",", "|") + `)\((.*)`)
-	fdRe   = regexp.MustCompile(`^\d+<(.*?)>(?:[,)]| <unfinished)`)
+	callRe = regexp.MustCompile(`^(\d+)(?:<([^>]*)>)?\s+(?:(\d+\.\d+)\s+)?(` + strings.ReplaceAll(syncCalls, ",", "|") + `)\((.*)`)
+	// An unlinked file is "<path (deleted)>" or, in strace 6, "<path>(deleted)".
+	fdRe = regexp.MustCompile(`^\d+<(.*?)>(?:\(deleted\))?(?:[,)]| <unfinished)`)
 )
 
-// ParseTrace reads strace -f -y -Y output. A call interrupted by another
+// ParseTrace reads strace -f -y -Y output (with or without -ttt). A call interrupted by another
 // thread's line ("<unfinished ...>") counts once, at its start.
 func ParseTrace(r io.Reader) (*Trace, error) {
 	t := &Trace{}
@@ -108,8 +110,9 @@ func ParseTrace(r io.Reader) (*Trace, error) {
 			continue
 		}
 		pid, _ := strconv.Atoi(m[1])
-		c := SyncCall{PID: pid, Comm: m[2], Call: m[3]}
-		if f := fdRe.FindStringSubmatch(m[4]); f != nil {
+		at, _ := strconv.ParseFloat(m[3], 64)
+		c := SyncCall{PID: pid, Comm: m[2], At: at, Call: m[4]}
+		if f := fdRe.FindStringSubmatch(m[5]); f != nil {
 			c.Path = strings.TrimSuffix(f[1], " (deleted)")
 		}
 		t.Calls = append(t.Calls, c)
@@ -170,4 +173,15 @@ func (t *Trace) Classify(mountsFor func(comm string) mountTable) SyncCount {
 		}
 	}
 	return s
+}
+
+// Where keeps the calls for which keep is true.
+func (t *Trace) Where(keep func(SyncCall) bool) *Trace {
+	out := &Trace{}
+	for _, c := range t.Calls {
+		if keep(c) {
+			out.Calls = append(out.Calls, c)
+		}
+	}
+	return out
 }

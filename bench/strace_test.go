@@ -40,3 +40,20 @@ func TestFsType(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTraceTimed(t *testing.T) {
+	out := `5463<etcd-ramdisk> 1796540382.865820 fdatasync(7</b/journal/c/0000000000000010.seg>) = 0
+5464<etcd-ramdisk> 1796540383.804619 fsync(8</b/journal/.new>) = 0
+5464<etcd-ramdisk> 1796540383.904619 fdatasync(8</b/journal/.new/c/.tmp-1>(deleted)) = 0
+`
+	tr, err := ParseTrace(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Calls) != 3 || tr.Calls[2].Path != "/b/journal/.new/c/.tmp-1" || tr.Calls[0].At != 1796540382.865820 || tr.Calls[1].Call != "fsync" || tr.Calls[1].Path != "/b/journal/.new" {
+		t.Fatalf("got %+v", tr.Calls)
+	}
+	if n := len(tr.Where(func(c SyncCall) bool { return c.At >= 1796540383 }).Calls); n != 2 {
+		t.Errorf("calls from 1796540383 on: %d, want 2", n)
+	}
+}

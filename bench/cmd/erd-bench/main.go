@@ -30,7 +30,7 @@ type flags struct {
 	rate                                float64
 	realistic, sizes                    string
 	runs                                int
-	parallel, keep                      bool
+	parallel, keep, journal             bool
 }
 
 func parse() (*flags, error) {
@@ -47,7 +47,8 @@ func parse() (*flags, error) {
 	fs.DurationVar(&f.prodEvery, "prod-backup-every", 15*time.Minute, "disk silence: backup interval the per-hour figures assume (the cron default)")
 	fs.Float64Var(&f.rate, "rate", 10, "disk silence: writes per second")
 	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
-	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 3× longer)")
+	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 6× longer with --journal)")
+	fs.BoolVar(&f.journal, "journal", true, "disk silence: also the (c) setups, cron backups and the journal service (1s at both DB sizes, 5s at the realistic one)")
 	fs.StringVar(&f.sizes, "sizes", "10MiB,100MiB,1GiB", "overhead: database sizes (etcdkv fill bytes; these three are the sizes the targets name)")
 	fs.BoolVar(&f.keep, "keep-traces", false, "keep the strace outputs in /dev/shm/erd-bench-<pid>")
 	fs.IntVar(&f.runs, "runs", 5, "overhead: runs per operation and size")
@@ -126,7 +127,7 @@ func options(f *flags) (bench.Options, error) {
 	if f.duration <= 0 || f.every <= 0 || f.prodEvery <= 0 || f.rate <= 0 || f.runs < 1 {
 		return o, fmt.Errorf("--duration, --backup-every, --prod-backup-every, --rate and --runs must be positive")
 	}
-	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel}
+	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel, Journal: f.journal}
 	o.Overhead = bench.OverheadConfig{Runs: f.runs}
 	for _, s := range strings.Split(f.sizes, ",") {
 		n, err := bench.ParseBytes(s)
