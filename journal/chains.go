@@ -231,7 +231,7 @@ func (s *service) discard(ctx context.Context, id string) {
 // holds everything etcd has: a restore starts from the newest snapshot.
 // Chains of snap are kept, and so are chains whose header cannot be read.
 // It tries the store lock once, and again at the next call.
-func (s *service) retire(ctx context.Context, snap *store.Snapshot) {
+func (s *service) retire(ctx context.Context, snap *store.Snapshot, durable int64) {
 	if s.kept == snap.Meta.ID {
 		return
 	}
@@ -241,23 +241,55 @@ func (s *service) retire(ctx context.Context, snap *store.Snapshot) {
 		return
 	}
 	old := staleChains(snap, chains)
-	if len(old) > 0 {
-		unlock, err := s.st.Lock(ctx, 0, "journal (retention)")
-		if err != nil {
-			logging.G(ctx).Debug("journal retention waits for the store lock", "err", err)
-			return
-		}
-		defer unlock()
+	if len(old) == 0 {
+		s.kept = snap.Meta.ID
+		return
 	}
+	// The older chains go once the current one holds durably everything
+	// they hold after the snapshot (which holds the rest): under a steady
+	// load the follower is never idle, so "caught up with etcd" would
+	// never come.
+	if s.needFor != snap.Meta.ID {
+		s.need, s.needFor = lastRevOf(s.root, snap, old), snap.Meta.ID
+	}
+	if max(durable, snap.Meta.Etcd.Revision) < s.need {
+		return
+	}
+	unlock, err := s.st.Lock(ctx, 0, "journal (retention)")
+	if err != nil {
+		logging.G(ctx).Debug("journal retention waits for the store lock", "err", err)
+		return
+	}
+	defer unlock()
 	for _, c := range old {
 		if err := RemoveChain(s.root, c.ID); err != nil {
 			logging.G(ctx).Warn("journal chain not removed", "chain", c.ID, "err", err)
 			return
 		}
-		logging.G(ctx).Info("journal chain removed: the newest snapshot covers it", "chain", c.ID,
+		logging.G(ctx).Info("journal chain removed: the newest snapshot and its chain cover it", "chain", c.ID,
 			"snapshot", c.Header.SnapshotID, "newest", snap.Meta.ID)
 	}
 	s.kept = snap.Meta.ID
+}
+
+// lastRevOf is the newest revision any of the chains of snap's history
+// holds (started at or below it); a chain that cannot be read counts with
+// its start revision (it holds nothing usable). Chains started above snap's
+// revision are of a history etcd left (restored from an older snapshot,
+// reset): the newest snapshot supersedes them whatever they hold.
+func lastRevOf(root string, snap *store.Snapshot, chains []ChainInfo) int64 {
+	var last int64
+	for _, c := range chains {
+		if c.Header.StartRev > snap.Meta.Etcd.Revision {
+			continue
+		}
+		rev := c.Header.StartRev
+		if sum, err := Verify(root, c.ID); err == nil {
+			rev = sum.LastRev
+		}
+		last = max(last, rev)
+	}
+	return last
 }
 
 // staleChains are the chains of a snapshot other than snap.

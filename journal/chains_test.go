@@ -214,3 +214,26 @@ func TestRotationNeedsNewerSnapshotAndFreeLock(t *testing.T) {
 	}
 	r.unlock()
 }
+
+// The older chains go once the current chain holds durably what they hold
+// after the newest snapshot: a chain of snapshot s1 (start 100) up to 150
+// needs revision 150; a chain of another history (started above the
+// snapshot) counts for nothing.
+func TestLastRevOfOlderChains(t *testing.T) {
+	root := t.TempDir()
+	id := writeTestChain(t, root, 150, WriterOptions{})
+	chains, err := ListChains(root)
+	if err != nil || len(chains) != 1 || chains[0].ID != id {
+		t.Fatalf("ListChains = %v, %v", chains, err)
+	}
+	if got := lastRevOf(root, snapAt("s2", 120, "", ""), chains); got != 150 {
+		t.Errorf("need after a snapshot at 120 = %d, want the old chain's 150", got)
+	}
+	if got := lastRevOf(root, snapAt("s2", 90, "", ""), chains); got != 0 {
+		t.Errorf("need after a snapshot at 90, below the chain's start = %d, want 0 (another history)", got)
+	}
+	chains[0].ID = "missing"
+	if got := lastRevOf(root, snapAt("s2", 120, "", ""), chains); got != 100 {
+		t.Errorf("need with an unreadable chain = %d, want its start 100", got)
+	}
+}

@@ -85,6 +85,10 @@ type service struct {
 	gapErr error
 	asked  time.Time // when Snapshot was last called
 	kept   string    // the snapshot whose older chains are already removed
+	// need is the revision the current chain must hold durably before the
+	// older chains go (their last revision), computed once per snapshot.
+	need    int64
+	needFor string
 }
 
 // etcdState is who etcd is and where it stands; rev 0 is unknown.
@@ -266,8 +270,8 @@ func (s *service) follow(ctx context.Context, snap *store.Snapshot, hdr Header) 
 		case <-tick.C:
 			fs := f.Stats()
 			s.following(ctx, snap, hdr, fs)
-			if fs.Running && fs.DurableRev >= fs.SeenRev {
-				s.retire(ctx, snap)
+			if fs.Running {
+				s.retire(ctx, snap, fs.DurableRev)
 			}
 			r := s.rotation(ctx, snap)
 			if r == nil {
