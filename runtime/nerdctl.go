@@ -66,6 +66,7 @@ func (r *Runtime) nerdctlSidecar(ctx context.Context, opts SidecarOptions) (*Res
 	args := []string{"run", "--rm", "--pull", "never", "--read-only",
 		"--security-opt", "no-new-privileges", "--cap-drop", "ALL",
 		"--label", LabelSidecar + "=" + opts.Purpose,
+		"--label", LabelOwner + "=" + sidecarLabels(opts.Purpose)[LabelOwner],
 		"--name", fmt.Sprintf("etcd-ramdisk-%s-%d", opts.Purpose, time.Now().UnixNano()),
 	}
 	if opts.HostNetwork {

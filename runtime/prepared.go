@@ -93,7 +93,7 @@ func (r *Runtime) newSidecarContainer(ctx context.Context, opts SidecarOptions, 
 		containerd.WithImage(img),
 		// A writable snapshot lets runc create mount points; the spec then mounts it read-only.
 		containerd.WithNewSnapshot(id, img),
-		containerd.WithContainerLabels(map[string]string{LabelSidecar: opts.Purpose}),
+		containerd.WithContainerLabels(sidecarLabels(opts.Purpose)),
 		containerd.WithNewSpec(specOpts...),
 	)
 	if err != nil {

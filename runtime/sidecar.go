@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -12,6 +13,32 @@ import (
 // LabelSidecar marks containers etcd-ramdisk creates, so leftovers from a killed
 // run can be found and removed.
 const LabelSidecar = "io.etcd-ramdisk.sidecar"
+
+// LabelOwner names the run that created a sidecar, "<pid>:<start time>":
+// the sweep of leftovers removes only sidecars whose run is gone, never one
+// that another run (a verify beside a backup) is using.
+const LabelOwner = "io.etcd-ramdisk.owner"
+
+// sidecarLabels are the labels of a sidecar this run creates.
+func sidecarLabels(purpose string) map[string]string {
+	l := map[string]string{LabelSidecar: purpose}
+	if start, err := ownStartTime(); err == nil {
+		l[LabelOwner] = fmt.Sprintf("%d:%d", os.Getpid(), start)
+	}
+	return l
+}
+
+// ownerGone says whether the run named by a sidecar's owner label has
+// ended; a sidecar without the label (made by an older version) counts as
+// a leftover, as before.
+func ownerGone(labels map[string]string) bool {
+	var pid int
+	var start uint64
+	if _, err := fmt.Sscanf(labels[LabelOwner], "%d:%d", &pid, &start); err != nil {
+		return true
+	}
+	return !ownerAlive(pid, start)
+}
 
 // Mount is a host path bound into a sidecar.
 type Mount struct {
@@ -74,8 +101,13 @@ func (r *Runtime) RemoveLeftoverSidecars(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list sidecars: %w", err)
 	}
+	n := 0
 	for _, c := range ctrs {
+		if labels, err := c.Labels(ctx); err == nil && !ownerGone(labels) {
+			continue // another run's, in use
+		}
 		removeContainer(ctx, c)
+		n++
 	}
-	return len(ctrs), nil
+	return n, nil
 }
