@@ -32,7 +32,7 @@ func TestOpeners(t *testing.T) {
 	cmd := exec.Command("sleep", "30")
 	cmd.Stdin = f
 	if err := cmd.Start(); err != nil {
-		t.Skipf("no sleep to hold the file: %v", err)
+		t.Fatalf("start sleep to hold the file (coreutils): %v", err)
 	}
 	defer func() {
 		cmd.Process.Kill()
