@@ -2,6 +2,7 @@
 # build-etcd.sh OUTDIR
 #
 # Builds static etcd binaries for the test bed from the Go module proxy:
+#   OUTDIR/etcd-3.7.4/{etcd,etcdctl,etcdutl}        (the etcd kubeadm 1.37 deploys)
 #   OUTDIR/etcd-3.6.16/{etcd,etcdctl,etcdutl,etcdkv}
 #   OUTDIR/etcd-3.5.21/{etcd,etcdctl}        (Kubernetes' own 3.5 images ship no etcdutl)
 # Each version is its own Go module under testbed/etcd/<version>, so the
@@ -64,5 +65,6 @@ build() {
 	done
 }
 
+build 3.7.4 etcd etcdctl etcdutl
 build 3.6.16 etcd etcdctl etcdutl etcdkv
 build 3.5.21 etcd etcdctl

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 )
 
-// EtcdImages are the etcd images the bed provides: an official-style 3.6 image with
+// EtcdImages are the etcd images the bed provides: official-style 3.7 (what
+// kubeadm 1.37 deploys; no --experimental-* flags) and 3.6 images with
 // etcdutl, and a 3.5 image without it, like the ones Kubernetes built itself.
 var EtcdImages = []struct {
 	Ref, Version string
 	Tools        []string
 }{
+	{"registry.k8s.io/etcd:3.7.4-0", "3.7.4", []string{"etcd", "etcdctl", "etcdutl"}},
 	{"registry.k8s.io/etcd:3.6.16-0", "3.6.16", []string{"etcd", "etcdctl", "etcdutl"}},
 	{"registry.k8s.io/etcd:3.5.21-0", "3.5.21", []string{"etcd", "etcdctl"}},
 }
