@@ -8,8 +8,12 @@ import (
 	"time"
 )
 
-// FormatVersion is written in every chain header; a reader refuses others.
-const FormatVersion = 1
+// FormatVersion is written in every chain header; a reader refuses versions
+// outside [minFormatVersion, FormatVersion]. Version 2 added batch records.
+const (
+	FormatVersion    = 2
+	minFormatVersion = 1
+)
 
 // frameSize is the record frame: payload length and CRC-32C, little endian.
 const frameSize = 8
@@ -25,6 +29,12 @@ const (
 	typeHeader   byte = 1
 	typeRevision byte = 2
 	typeLease    byte = 3
+	// typeBatch holds one group commit's records, zstd-compressed: the
+	// records' own frames (length, CRC-32C, payload) one after the other.
+	// The batch's frame checksums the compressed bytes, so a torn batch is
+	// a torn tail like any other record, and each inner record is checked
+	// again after decompression.
+	typeBatch byte = 4
 )
 
 // Record is one journal record: *Header, *Revision or *Lease.
@@ -87,10 +97,14 @@ func appendRecord(dst []byte, rec Record) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, frameSize)...)
 	dst = appendPayload(dst, rec)
-	payload := dst[start+frameSize:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
+	putFrame(dst[start:], dst[start+frameSize:])
 	return dst
+}
+
+// putFrame writes payload's frame (length, CRC-32C) into frame.
+func putFrame(frame, payload []byte) {
+	binary.LittleEndian.PutUint32(frame, uint32(len(payload)))
+	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(payload, castagnoli))
 }
 
 func appendPayload(b []byte, rec Record) []byte {
@@ -171,8 +185,8 @@ func decodePayload(p []byte) (Record, error) {
 	var rec Record
 	switch p[0] {
 	case typeHeader:
-		if v := d.uvarint(); d.err == nil && v != FormatVersion {
-			return nil, fmt.Errorf("chain format version %d, this tool reads %d", v, FormatVersion)
+		if v := d.uvarint(); d.err == nil && (v < minFormatVersion || v > FormatVersion) {
+			return nil, fmt.Errorf("chain format version %d, this tool reads %d to %d", v, minFormatVersion, FormatVersion)
 		}
 		rec = &Header{ChainID: string(d.bytes()), ClusterID: d.uvarint(), MemberID: d.uvarint(),
 			StartRev: d.varint(), SnapshotID: string(d.bytes()), Created: d.time()}
@@ -189,6 +203,8 @@ func decodePayload(p []byte) (Record, error) {
 		rec = r
 	case typeLease:
 		rec = &Lease{ID: d.varint(), GrantedTTL: d.varint(), TTL: d.varint(), Learned: d.time()}
+	case typeBatch:
+		return nil, errors.New("a batch record inside a batch")
 	default:
 		return nil, fmt.Errorf("unknown record type %d", p[0])
 	}

@@ -46,11 +46,17 @@ func appendRevs(t *testing.T, w *Writer, from, to int64, size int) {
 	}
 }
 
-// writeTestChain writes revisions 101..to into a new chain and closes it.
+// writeTestChain writes revisions 101..to into a new chain, one commit
+// each (so one record each on disk, compressed or not), and closes it.
 func writeTestChain(t *testing.T, root string, to int64, o WriterOptions) string {
 	t.Helper()
 	w := newTestChain(t, root, o)
-	appendRevs(t, w, 101, to, 40)
+	for rev := int64(101); rev <= to; rev++ {
+		appendRevs(t, w, rev, rev, 40)
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -82,3 +88,24 @@ func patchFile(t *testing.T, path string, edit func([]byte)) {
 		t.Fatal(err)
 	}
 }
+
+// frameStarts returns the offset of each good record frame in a segment's
+// bytes, up to the first zero length or bad frame.
+func frameStarts(b []byte) []int {
+	var out []int
+	for off := 0; ; {
+		_, size, err := readFrame(b[off:])
+		if err != nil || size == 0 {
+			return out
+		}
+		out = append(out, off)
+		off += size
+	}
+}
+
+// layouts are the two on-disk layouts a reader must handle: one compressed
+// batch per commit (the default) and plain records (format version 1).
+var layouts = []struct {
+	name string
+	o    WriterOptions
+}{{"batch", WriterOptions{}}, {"plain", WriterOptions{Uncompressed: true}}}

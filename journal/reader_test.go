@@ -87,8 +87,15 @@ func join(s []string) string {
 // (the rest zero, as a preallocated segment is) and with a flipped byte:
 // each is the chain's end, and appending goes on after the good records.
 func TestTornTailAtEveryOffset(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testTornTail(t, l.o) })
+	}
+}
+
+func testTornTail(t *testing.T, o WriterOptions) {
 	src := t.TempDir()
-	id := writeTestChain(t, src, 110, WriterOptions{SegmentSize: 4096})
+	o.SegmentSize = 4096
+	id := writeTestChain(t, src, 110, o)
 	sum, err := Verify(src, id)
 	if err != nil || sum.LastRev != 110 {
 		t.Fatalf("verify: %+v %v", sum, err)
@@ -96,8 +103,10 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 	r, _ := OpenChain(src, id)
 	r.summarize()
 	end := r.lastEnd
-	size := int64(len(appendRecord(nil, putRev(110, 40))))
-	start := end - size
+	orig, _ := os.ReadFile(segmentPaths(t, src, id)[0])
+	starts := frameStarts(orig)
+	start := int64(starts[len(starts)-1])
+	size := end - start
 	tear := func(k int64, flip bool) func([]byte) {
 		return func(b []byte) {
 			clear(b[start+k : end])
@@ -106,7 +115,6 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 			}
 		}
 	}
-	orig, _ := os.ReadFile(segmentPaths(t, src, id)[0])
 	for k := int64(0); k < size; k++ {
 		for _, flip := range []bool{false, true} {
 			if !flip && allZero(orig[start+k:end]) {
@@ -127,7 +135,7 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 					t.Fatalf("cut at %d (flip %v): torn %+v, want at %d", k, flip, sum.Torn, start)
 				}
 			}
-			w, sum2, err := OpenAppend(root, id, WriterOptions{Sync: (&syncCounter{}).sync})
+			w, sum2, err := OpenAppend(root, id, WriterOptions{Sync: (&syncCounter{}).sync, Uncompressed: o.Uncompressed})
 			if err != nil {
 				t.Fatalf("cut at %d: reopen: %v", k, err)
 			}
@@ -146,8 +154,15 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 }
 
 func TestCorruptionBeforeTheEndIsAnError(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testCorruption(t, l.o) })
+	}
+}
+
+func testCorruption(t *testing.T, o WriterOptions) {
 	src := t.TempDir()
-	id := writeTestChain(t, src, 160, WriterOptions{SegmentSize: 1024})
+	o.SegmentSize = 1024
+	id := writeTestChain(t, src, 160, o)
 	paths := segmentPaths(t, src, id)
 	if len(paths) < 3 {
 		t.Fatalf("%d segments", len(paths))
@@ -179,8 +194,8 @@ func TestCorruptionBeforeTheEndIsAnError(t *testing.T) {
 // cutLastRecord zeroes a segment's last record whole.
 func cutLastRecord(b []byte) {
 	sc, _ := scanSegment("", b, false)
-	last := sc.records[len(sc.records)-1]
-	clear(b[sc.end-int64(len(appendRecord(nil, last))) : sc.end])
+	starts := frameStarts(b)
+	clear(b[starts[len(starts)-1]:sc.end])
 }
 
 // fixCRC recomputes the first record's checksum after an edit.
@@ -190,8 +205,15 @@ func fixCRC(b []byte) {
 }
 
 func TestMissingSegmentIsAGap(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testMissingSegment(t, l.o) })
+	}
+}
+
+func testMissingSegment(t *testing.T, o WriterOptions) {
 	src := t.TempDir()
-	id := writeTestChain(t, src, 160, WriterOptions{SegmentSize: 1024})
+	o.SegmentSize = 1024
+	id := writeTestChain(t, src, 160, o)
 	n := len(segmentPaths(t, src, id))
 	for _, i := range []int{0, 1, n - 2} {
 		root := copyChain(t, src, id)

@@ -175,6 +175,15 @@ func scanSegment(name string, b []byte, last bool) (scanned, error) {
 			s.end = int64(off)
 			return s, nil
 		}
+		if payload[0] == typeBatch {
+			recs, err := decodeBatch(payload)
+			if err != nil {
+				return s, fmt.Errorf("segment %s offset %d: %w: %w", name, off, ErrCorrupt, err)
+			}
+			s.records = append(s.records, recs...)
+			off += size
+			continue
+		}
 		rec, err := decodePayload(payload)
 		if err != nil {
 			return s, fmt.Errorf("segment %s offset %d: %w: %w", name, off, ErrCorrupt, err)

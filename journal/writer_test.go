@@ -2,6 +2,7 @@ package journal
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -119,10 +120,12 @@ func TestWriterStopsOnSyncError(t *testing.T) {
 	}
 }
 
+// TestSegmentRollover: plain records go to the next segment at a record
+// boundary (a batch is one record: see TestBatchLargerThanSegment).
 func TestSegmentRollover(t *testing.T) {
 	root := t.TempDir()
 	var syncs syncCounter
-	w := newTestChain(t, root, WriterOptions{SegmentSize: 1024, Sync: syncs.sync, Interval: time.Hour})
+	w := newTestChain(t, root, WriterOptions{SegmentSize: 1024, Sync: syncs.sync, Interval: time.Hour, Uncompressed: true})
 	appendRevs(t, w, 101, 160, 40)
 	if err := w.Append(putRev(161, 5000)); err != nil { // larger than a segment
 		t.Fatal(err)
@@ -152,6 +155,39 @@ func TestSegmentRollover(t *testing.T) {
 	// One commit: a data sync per segment it filled, and the last one.
 	if got := syncs.n.Load(); got != int64(len(paths)) {
 		t.Errorf("%d data syncs for %d segments", got, len(paths))
+	}
+}
+
+// TestBatchLargerThanSegment: a commit whose batch does not fit even an
+// empty segment grows that segment instead of naming a second one after
+// the same first revision; the next commit that does not fit rolls over.
+func TestBatchLargerThanSegment(t *testing.T) {
+	root := t.TempDir()
+	w := newTestChain(t, root, WriterOptions{SegmentSize: 1024, Interval: time.Hour})
+	noise := make([]byte, 5000) // incompressible
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	big := putRev(101, 0)
+	big.Events[0].Value = noise
+	for rev := int64(101); rev <= 103; rev++ {
+		r := *big
+		r.Rev, r.Events = rev, []Event{big.Events[0]}
+		r.Events[0].ModRev, r.Events[0].CreateRev = rev, rev
+		if err := w.Append(&r); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatalf("revision %d: %v", rev, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	id := w.Header().ChainID
+	if paths := segmentPaths(t, root, id); len(paths) != 3 {
+		t.Errorf("%d segments for 3 commits larger than a segment, want 3", len(paths))
+	}
+	if sum, err := Verify(root, id); err != nil || sum.LastRev != 103 {
+		t.Fatalf("verify: %+v %v", sum, err)
 	}
 }
 
