@@ -73,7 +73,7 @@ func TestCronTable(t *testing.T) {
 			t.Errorf("command %q: want the binary with its flags under systemd-cat", j.command)
 		}
 		switch {
-		case strings.HasSuffix(j.command, " backup --reason cron"):
+		case strings.HasSuffix(j.command, " backup --reason cron --journal-covers 45m"):
 			backup = j
 		case strings.HasSuffix(j.command, " defrag"):
 			defrag = j

@@ -36,6 +36,9 @@ type Options struct {
 	// Offhost, when set, copies what the target lacks after the local backup
 	// (see copyOffhost); nil leaves copies off.
 	Offhost *offhost.Config
+	// Journal, when set, skips the snapshot while the journal covers the
+	// changes since the newest one (cron's backups with the journal on).
+	Journal *JournalCover
 }
 
 // Methods of running etcd's tools for a backup: the target etcdtool opens.
@@ -59,7 +62,8 @@ const (
 // Result says what the backup did.
 type Result struct {
 	Snapshot    *store.Snapshot // nil when nothing was written
-	Skipped     bool            // etcd's revision equals the newest snapshot's
+	Skipped     bool            // etcd's revision equals the newest snapshot's, or the journal covers it
+	Covered     string          // why the journal covers the changes since the newest snapshot
 	Revision    int64
 	Method      string
 	Source      string // store.SourceEtcd or store.SourceDataDir
@@ -101,6 +105,14 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 		return nil, err
 	}
 	defer unlock()
+	if opts.Journal != nil {
+		covered, rev, needed := opts.Journal.covered(st)
+		if covered != "" {
+			logging.G(ctx).Info("no new snapshot: the journal covers the changes since the newest", "why", covered)
+			return &Result{Skipped: true, Covered: covered, Revision: rev}, nil
+		}
+		logging.G(ctx).Info("snapshot needed despite the journal", "why", needed)
+	}
 	defer logging.Step(ctx, "backup", "total under the lock")()
 	doneClean := logging.Step(ctx, "backup", "clean leftovers")
 	r.cleanLeftovers(ctx)

@@ -7,22 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
 	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
-
-// staleIntervals is how many intervals the journal's published state may
-// go without an update before status takes the service for dead or hung:
-// it rewrites the state at least once per interval.
-const staleIntervals = 3
-
-// lagIntervals is how far behind etcd the journal may fall before status
-// warns: a change waits up to one interval for its commit, and the fsync
-// takes a little more.
-const lagIntervals = 2
 
 // Journal is the journal service's state as it published it this boot,
 // and the chains on disk.
@@ -53,9 +41,10 @@ type Journal struct {
 	Chains []JournalChain `json:"chains"`
 	Error  string         `json:"error,omitempty"` // the state or the chains could not be read
 	// interval is the published interval (journal.DefaultInterval when
-	// none), for the lag check.
+	// none).
 	interval time.Duration
-	stateOK  bool // a state was published this boot
+	lagging  string // how far behind etcd, when more than the state allows
+	stateOK  bool   // a state was published this boot
 }
 
 // JournalChain is one chain on disk, from its header.
@@ -115,16 +104,8 @@ func (j *Journal) fromState(s journal.State, now time.Time, alive func(int) bool
 	if up := now.Sub(s.Started); !s.Started.IsZero() && up > 0 {
 		j.BytesPerHour = float64(s.Bytes) / up.Hours()
 	}
-	switch age := now.Sub(s.Updated); {
-	case !s.Running && s.LastError != "":
-		j.NotRunning = s.LastError
-	case !s.Running:
-		j.NotRunning = fmt.Sprintf("stopped (state of pid %d)", s.PID)
-	case !alive(s.PID):
-		j.NotRunning = fmt.Sprintf("its process %d is gone", s.PID)
-	case age > staleIntervals*j.interval:
-		j.NotRunning = fmt.Sprintf("its state was last updated %s ago, more than %d intervals of %s: hung?", age.Round(time.Second), staleIntervals, j.interval)
-	default:
+	j.lagging = s.Lagging()
+	if j.NotRunning = s.NotRunning(now, alive); j.NotRunning == "" {
 		j.Running = true
 	}
 }
@@ -144,23 +125,13 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// processAlive says whether pid exists; EPERM means it does, as someone
-// else's.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
-}
-
 func journalWarnings(j *Journal) []string {
 	var w []string
 	switch {
 	case j.Installed && !j.Running:
 		w = append(w, fmt.Sprintf("the journal unit is installed but the journal is not running (%s): a power cut loses everything since the last snapshot; see `systemctl status %s`", j.NotRunning, assets.JournalUnitName))
-	case j.Running && j.LagSeconds > lagIntervals*j.interval.Seconds():
-		w = append(w, fmt.Sprintf("the journal lags %d revision(s), %.1fs behind etcd (more than %d intervals of %s): is the backup disk slow or full?", j.LagRevisions, j.LagSeconds, lagIntervals, j.interval))
+	case j.Running && j.lagging != "":
+		w = append(w, fmt.Sprintf("the journal lags %s: is the backup disk slow or full?", j.lagging))
 	}
 	if j.Running && j.LastError != "" {
 		w = append(w, "journal: "+j.LastError)

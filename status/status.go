@@ -161,7 +161,7 @@ func (o *Options) defaults() {
 		o.JournalState = filepath.Join(o.Root, journal.DefaultStatePath)
 	}
 	if o.Alive == nil {
-		o.Alive = processAlive
+		o.Alive = journal.ProcessAlive
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/metrics"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/status"
@@ -31,6 +32,8 @@ func backupCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Value: backup.FromAuto, Usage: "etcd (snapshot the running etcd), data-dir (copy the database of an etcd that has exited), or auto (etcd; a shutdown backup falls back to the data dir)"},
 			&cli.StringFlag{Name: "stop-etcd", Value: stopAuto, Usage: "stop etcd first and copy its data dir: always, never, or auto (only for --reason shutdown while the system shuts down)"},
 			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
+			&cli.DurationFlag{Name: "journal-covers", Usage: "no new snapshot while the journal service follows etcd from the newest snapshot and that snapshot is younger than this (cron's backups with the journal on); 0: always"},
+			&cli.StringFlag{Name: "journal-state", Value: journal.DefaultStatePath, Usage: "the journal service's published state, for --journal-covers"},
 			metricsFlag(),
 		}, policyFlags()...),
 		Action: func(c *cli.Context) error {
@@ -38,6 +41,7 @@ func backupCommand() *cli.Command {
 				globalOptions: readGlobal(c),
 				Reason:        c.String("reason"), Method: c.String("method"), From: c.String("from"),
 				StopEtcd: c.String("stop-etcd"), AcceptReset: c.Bool("accept-reset"),
+				JournalCovers: c.Duration("journal-covers"), JournalState: c.String("journal-state"),
 				MetricsFile: c.String("metrics-file"), Policy: readPolicy(c),
 			}, newDeps(c))
 		},
@@ -51,8 +55,12 @@ type backupOptions struct {
 	From        string // backup.From*
 	StopEtcd    string // stopAuto, stopAlways or stopNever
 	AcceptReset bool
-	MetricsFile string
-	Policy      store.Policy
+	// JournalCovers > 0: skip the snapshot while the journal covers the
+	// changes since a newest snapshot younger than this.
+	JournalCovers time.Duration
+	JournalState  string
+	MetricsFile   string
+	Policy        store.Policy
 }
 
 func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
@@ -71,6 +79,9 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 	case backup.FromAuto, backup.FromEtcd, backup.FromDataDir:
 	default:
 		return usageError{fmt.Errorf("--from %q: want auto, etcd or data-dir", o.From)}
+	}
+	if o.JournalCovers < 0 {
+		return usageError{fmt.Errorf("--journal-covers %v: want 0 (off) or more", o.JournalCovers)}
 	}
 	stop, systemDown, err := shutdownPlan(ctx, o, d)
 	if err != nil {
@@ -93,11 +104,15 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 		// Never at the local backup's expense: it runs, status reports the config.
 		logging.G(ctx).Warn("off-host copies skipped: their config is unusable", "err", offErr)
 	}
+	var cover *backup.JournalCover
+	if o.JournalCovers > 0 {
+		cover = &backup.JournalCover{StatePath: o.JournalState, Within: o.JournalCovers}
+	}
 	res, err = backup.Run(ctx, j.rt, j.st, j.m, backup.Options{
 		Reason: o.Reason, Method: o.Method,
 		From: o.From, StopEtcd: stop, SystemShutdown: systemDown,
 		AcceptReset: o.AcceptReset, LockTimeout: o.LockTimeout,
-		Policy: o.Policy, Offhost: off,
+		Policy: o.Policy, Offhost: off, Journal: cover,
 	})
 	printBackup(d.Stdout, res)
 	return err
@@ -111,6 +126,8 @@ func printBackup(w io.Writer, res *backup.Result) {
 	switch {
 	case res.NoData != "":
 		fmt.Fprintf(w, "nothing to back up: %s\n", res.NoData)
+	case res.Covered != "":
+		fmt.Fprintf(w, "covered by the journal: no new snapshot (%s)\n", res.Covered)
 	case res.Skipped:
 		fmt.Fprintf(w, "unchanged at revision %d: no new snapshot\n", res.Revision)
 	case res.Snapshot != nil:
