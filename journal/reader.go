@@ -107,7 +107,7 @@ func (r *Reader) Torn() Torn { return r.torn }
 // start revision before the first.
 func (r *Reader) LastRev() int64 { return r.nextRev - 1 }
 
-// load reads the next segment whole and checks that it belongs to the
+// load reads the next segment's records and checks that it belongs to the
 // chain and starts where the previous one ended.
 func (r *Reader) load() error {
 	s := r.segs[r.seg]
@@ -118,11 +118,16 @@ func (r *Reader) load() error {
 		return fmt.Errorf("%w: segment %s starts at revision %d, the chain continues at %d",
 			ErrGap, name, s.firstRev, r.nextRev)
 	}
-	b, err := os.ReadFile(s.path)
+	f, err := os.Open(s.path)
 	if err != nil {
 		return err
 	}
-	sc, err := scanSegment(name, b, last)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	sc, err := scanSegment(name, f, fi.Size(), last)
 	if err != nil {
 		return err
 	}

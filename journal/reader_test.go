@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -193,7 +194,7 @@ func testCorruption(t *testing.T, o WriterOptions) {
 
 // cutLastRecord zeroes a segment's last record whole.
 func cutLastRecord(b []byte) {
-	sc, _ := scanSegment("", b, false)
+	sc, _ := scanSegment("", bytes.NewReader(b), int64(len(b)), false)
 	starts := frameStarts(b)
 	clear(b[starts[len(starts)-1]:sc.end])
 }

@@ -159,20 +159,30 @@ type scanned struct {
 // scanSegment decodes a segment's records up to its end: the first zero
 // length field followed only by zeros. A bad frame in the last segment is a
 // torn tail when no good record follows it; anywhere else it is corruption.
-func scanSegment(name string, b []byte, last bool) (scanned, error) {
+// It reads b (size bytes) frame by frame: a preallocated segment's zeros
+// are scanned, never held in memory.
+func scanSegment(name string, b io.ReaderAt, size int64, last bool) (scanned, error) {
+	sr := segReader{r: b, size: size}
 	var s scanned
-	off := 0
+	var off int64
 	for {
-		payload, size, err := readFrame(b[off:])
-		if err == nil && size == 0 && !allZero(b[off:]) {
-			err = errFrame // a zero length with data after it
+		payload, n, err := sr.frame(off)
+		if err == nil && n == 0 {
+			if zero, zerr := sr.zeroFrom(off); zerr != nil {
+				return s, zerr
+			} else if !zero {
+				err = errFrame // a zero length with data after it
+			}
+		}
+		if errors.Is(err, errFrame) {
+			s.end = off
+			return s, badFrame(&s, name, sr, off, last)
 		}
 		if err != nil {
-			s.end = int64(off)
-			return s, badFrame(&s, name, b, off, last)
+			return s, fmt.Errorf("segment %s: %w", name, err)
 		}
-		if size == 0 {
-			s.end = int64(off)
+		if n == 0 {
+			s.end = off
 			return s, nil
 		}
 		if payload[0] == typeBatch {
@@ -181,7 +191,7 @@ func scanSegment(name string, b []byte, last bool) (scanned, error) {
 				return s, fmt.Errorf("segment %s offset %d: %w: %w", name, off, ErrCorrupt, err)
 			}
 			s.records = append(s.records, recs...)
-			off += size
+			off += n
 			continue
 		}
 		rec, err := decodePayload(payload)
@@ -189,29 +199,100 @@ func scanSegment(name string, b []byte, last bool) (scanned, error) {
 			return s, fmt.Errorf("segment %s offset %d: %w: %w", name, off, ErrCorrupt, err)
 		}
 		s.records = append(s.records, rec)
-		off += size
+		off += n
 	}
 }
 
 // badFrame classifies the bad frame at off: in the last segment, a frame
 // that only zeros or other bad frames follow is the torn tail of the last
 // commit; a good record after it proves that the bad one was once durable.
-func badFrame(s *scanned, name string, b []byte, off int, last bool) error {
+func badFrame(s *scanned, name string, sr segReader, off int64, last bool) error {
 	if !last {
 		return fmt.Errorf("segment %s offset %d: %w: bad record before the last segment", name, off, ErrCorrupt)
 	}
-	for pos := off; pos < len(b); {
-		_, size, err := readFrame(b[pos:])
-		if err == nil && size > 0 {
+	for pos := off; pos < sr.size; {
+		_, n, err := sr.frame(pos)
+		if err != nil && !errors.Is(err, errFrame) {
+			return fmt.Errorf("segment %s: %w", name, err)
+		}
+		if err == nil && n > 0 {
 			return fmt.Errorf("segment %s offset %d: %w: bad record followed by a good one at %d", name, off, ErrCorrupt, pos)
 		}
-		if size == 0 {
+		if n == 0 {
 			break // no length to follow: the rest is the tail
 		}
-		pos += size
+		pos += n
 	}
-	s.torn = Torn{Segment: name, Offset: int64(off), Bytes: int64(lastNonZero(b[off:]))}
+	tail, err := sr.lastNonZero(off)
+	if err != nil {
+		return fmt.Errorf("segment %s: %w", name, err)
+	}
+	s.torn = Torn{Segment: name, Offset: off, Bytes: tail - off}
 	return nil
+}
+
+// segReader reads a segment's frames at offsets, as readFrame does on a
+// whole buffer.
+type segReader struct {
+	r    io.ReaderAt
+	size int64
+}
+
+// scanChunk is how much of a segment's zeros is read at a time.
+const scanChunk = 64 << 10
+
+// frame returns the payload of the record at off and its size, 0 for a
+// zero length field (or fewer than a frame's bytes left, all zero), or
+// errFrame. Other errors are I/O errors.
+func (sr segReader) frame(off int64) (payload []byte, size int64, err error) {
+	left := sr.size - off
+	hdr := make([]byte, min(left, frameSize))
+	if _, err := sr.r.ReadAt(hdr, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	if left < frameSize {
+		if allZero(hdr) {
+			return nil, 0, nil
+		}
+		return nil, 0, errFrame
+	}
+	n := int64(binary.LittleEndian.Uint32(hdr))
+	if n == 0 {
+		return nil, 0, nil
+	}
+	if n > maxPayload || n > left-frameSize {
+		return nil, 0, errFrame
+	}
+	b := make([]byte, frameSize+n)
+	if _, err := sr.r.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	p, sz, err := readFrame(b)
+	return p, int64(sz), err
+}
+
+// zeroFrom says whether every byte from off to the end is zero.
+func (sr segReader) zeroFrom(off int64) (bool, error) {
+	last, err := sr.lastNonZero(off)
+	return last == off, err
+}
+
+// lastNonZero returns the offset after the last non-zero byte from off on
+// (off when there is none), reading backwards from the end in chunks.
+func (sr segReader) lastNonZero(off int64) (int64, error) {
+	buf := make([]byte, scanChunk)
+	for end := sr.size; end > off; {
+		start := max(off, end-scanChunk)
+		b := buf[:end-start]
+		if _, err := sr.r.ReadAt(b, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := lastNonZero(b); i > 0 {
+			return start + int64(i), nil
+		}
+		end = start
+	}
+	return off, nil
 }
 
 // lastNonZero returns the length of b up to and including its last non-zero byte.

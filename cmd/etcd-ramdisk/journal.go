@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
@@ -43,11 +45,19 @@ type journalOptions struct {
 	Policy    store.Policy // for the backups the journal takes
 }
 
+// journalMemoryLimit is the journal service's soft memory limit.
+const journalMemoryLimit = 32 << 20
+
 // runJournal runs the journal service until SIGTERM; a clean stop exits 0.
 func runJournal(ctx context.Context, o journalOptions, d deps) error {
 	ctx = d.start(ctx)
 	if o.Interval <= 0 || o.Interval > journal.MaxInterval {
 		return usageError{fmt.Errorf("--interval %v: want more than 0 and at most %v", o.Interval, journal.MaxInterval)}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A long-running service beside etcd on a small board: the GC works
+		// harder rather than let the heap double (GOMEMLIMIT overrides).
+		debug.SetMemoryLimit(journalMemoryLimit)
 	}
 	m, err := loadManifest(o.globalOptions)
 	if err != nil {
