@@ -21,7 +21,7 @@ import (
 // etcdBin finds the test bed's etcd: $ERD_ETCD_BIN, else the repo's
 // _output/bin/etcd-3.6.16/etcd. These tests need a real etcd and fail
 // without one.
-func etcdBin(t *testing.T) string {
+func etcdBin(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("ERD_ETCD_BIN")
 	if p == "" {
@@ -37,7 +37,7 @@ func etcdBin(t *testing.T) string {
 	return p
 }
 
-func freeURL(t *testing.T) string {
+func freeURL(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,7 +59,7 @@ type testEtcd struct {
 
 // startEtcd starts an etcd on dataDir (a new member, or the data it holds)
 // with new ports; extra flags follow.
-func startEtcd(t *testing.T, name, dataDir, peerURL string, extra ...string) *testEtcd {
+func startEtcd(t testing.TB, name, dataDir, peerURL string, extra ...string) *testEtcd {
 	t.Helper()
 	e := &testEtcd{name: name, dataDir: dataDir, clientURL: freeURL(t), peerURL: peerURL, args: extra}
 	if e.peerURL == "" {
@@ -70,7 +70,7 @@ func startEtcd(t *testing.T, name, dataDir, peerURL string, extra ...string) *te
 	return e
 }
 
-func (e *testEtcd) start(t *testing.T) {
+func (e *testEtcd) start(t testing.TB) {
 	t.Helper()
 	args := append([]string{"--name", e.name, "--data-dir", e.dataDir,
 		"--listen-client-urls", e.clientURL, "--advertise-client-urls", e.clientURL,
@@ -115,7 +115,7 @@ func (e *testEtcd) logTail() string {
 }
 
 // stop stops etcd the way kubelet does, SIGTERM, and waits for it.
-func (e *testEtcd) stop(t *testing.T) {
+func (e *testEtcd) stop(t testing.TB) {
 	if e.cmd == nil {
 		return
 	}
@@ -132,7 +132,7 @@ func (e *testEtcd) stop(t *testing.T) {
 	e.cmd = nil
 }
 
-func (e *testEtcd) rev(t *testing.T) int64 {
+func (e *testEtcd) rev(t testing.TB) int64 {
 	t.Helper()
 	resp, err := e.cli.Get(context.Background(), "\x00", clientv3.WithCountOnly())
 	if err != nil {
@@ -143,7 +143,7 @@ func (e *testEtcd) rev(t *testing.T) int64 {
 
 // snapshot saves the snapshot that a restore starts from and returns its
 // revision, taken from etcd before and after: nothing may write meanwhile.
-func (e *testEtcd) snapshot(t *testing.T, path string) int64 {
+func (e *testEtcd) snapshot(t testing.TB, path string) int64 {
 	t.Helper()
 	before := e.rev(t)
 	rc, err := e.cli.Snapshot(context.Background())
@@ -169,7 +169,7 @@ func (e *testEtcd) snapshot(t *testing.T, path string) int64 {
 
 // restoreSnapshot makes dataDir a one-member etcd data dir from snap with
 // the test bed's etcdutl, which lies beside etcd.
-func restoreSnapshot(t *testing.T, snap, dataDir, name, peerURL string) {
+func restoreSnapshot(t testing.TB, snap, dataDir, name, peerURL string) {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(filepath.Dir(etcdBin(t)), "etcdutl"), "snapshot", "restore", snap,
 		"--data-dir", dataDir, "--name", name, "--initial-cluster", name+"="+peerURL,
@@ -185,7 +185,7 @@ type keyState struct {
 	create, mod, version, leaseID int64
 }
 
-func (e *testEtcd) keys(t *testing.T) map[string]keyState {
+func (e *testEtcd) keys(t testing.TB) map[string]keyState {
 	t.Helper()
 	resp, err := e.cli.Get(context.Background(), "", clientv3.WithFromKey())
 	if err != nil {
@@ -213,7 +213,7 @@ func runFollower(f *Follower) (stop func() error) {
 }
 
 // waitDurable waits until the follower has fsynced revision rev.
-func waitDurable(t *testing.T, f *Follower, rev int64) {
+func waitDurable(t testing.TB, f *Follower, rev int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for f.Stats().DurableRev < rev {
@@ -224,14 +224,14 @@ func waitDurable(t *testing.T, f *Follower, rev int64) {
 	}
 }
 
-func mustPut(t *testing.T, cli *clientv3.Client, key, val string, opts ...clientv3.OpOption) {
+func mustPut(t testing.TB, cli *clientv3.Client, key, val string, opts ...clientv3.OpOption) {
 	t.Helper()
 	if _, err := cli.Put(context.Background(), key, val, opts...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustGrant(t *testing.T, cli *clientv3.Client, ttl int64) clientv3.LeaseID {
+func mustGrant(t testing.TB, cli *clientv3.Client, ttl int64) clientv3.LeaseID {
 	t.Helper()
 	l, err := cli.Grant(context.Background(), ttl)
 	if err != nil {
@@ -240,7 +240,7 @@ func mustGrant(t *testing.T, cli *clientv3.Client, ttl int64) clientv3.LeaseID {
 	return l.ID
 }
 
-func mustTxn(t *testing.T, cli *clientv3.Client, ops ...clientv3.Op) {
+func mustTxn(t testing.TB, cli *clientv3.Client, ops ...clientv3.Op) {
 	t.Helper()
 	if _, err := cli.Txn(context.Background()).Then(ops...).Commit(); err != nil {
 		t.Fatal(err)
