@@ -16,9 +16,11 @@ import (
 )
 
 // DefaultMaxBackupAge is how old the newest good backup may be before status
-// asks for attention: cron backs up every 15 minutes, so an hour is three
-// missed runs.
-const DefaultMaxBackupAge = time.Hour
+// asks for attention: cron's backup runs every 15 minutes and, while the
+// journal follows etcd, stores a snapshot once the newest is 45 minutes old,
+// so the newest is at most an hour old; 90 minutes is two missed runs past
+// that.
+const DefaultMaxBackupAge = 90 * time.Minute
 
 // FullPercent is how full the tmpfs may get before status warns: past it, a
 // growing database soon meets etcd's "no space" alarm, and backup --method exec

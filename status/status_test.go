@@ -200,8 +200,8 @@ func TestWarnings(t *testing.T) {
 		change func(f *fixture)
 		want   string // "" when no warning is expected
 	}{
-		{"backup too old", func(f *fixture) { f.backupAges = []time.Duration{61 * time.Minute} }, "newest good backup"},
-		{"backup just in time", func(f *fixture) { f.backupAges = []time.Duration{59 * time.Minute} }, ""},
+		{"backup too old", func(f *fixture) { f.backupAges = []time.Duration{91 * time.Minute} }, "newest good backup"},
+		{"backup just in time", func(f *fixture) { f.backupAges = []time.Duration{89 * time.Minute} }, ""},
 		{"no backup at all", func(f *fixture) { f.backupAges = nil }, "no good backup in"},
 		{"data dir not mounted, drop-in installed", func(f *fixture) { f.fsType = "" }, "is not a mount point, yet the kubelet drop-in is installed"},
 		{"data dir on ext4, drop-in installed", func(f *fixture) { f.fsType = "ext4" }, "is ext4 (source ext4), yet the kubelet drop-in"},
