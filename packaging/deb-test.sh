@@ -34,7 +34,7 @@ for a in amd64 arm64; do
   done
 done
 # The package installs a static binary: no interpreter, no shared libraries.
-ldd "$rel/${pkg}-linux-amd64" 2>&1 | grep -q 'not a dynamic executable' || fail "the amd64 binary is dynamically linked"
+[[ $(ldd "$rel/${pkg}-linux-amd64" 2>&1 || true) == *"not a dynamic executable"* ]] || fail "the amd64 binary is dynamically linked"
 want="etcd-ramdisk $version (commit $commit, go"
 out=$(qemu-aarch64-static "$rel/${pkg}-linux-arm64" version)
 [[ $out == "$want"*", linux/arm64)" ]] || fail "arm64 binary under qemu: version printed \"$out\", want \"$want…, linux/arm64)\""
