@@ -4,7 +4,8 @@
 # only its own files and that nothing else on the machine changes until
 # `etcd-ramdisk install` runs. Also checks the release directory: SHA256SUMS,
 # static binaries, the stamped version in both architectures' binaries (arm64
-# under qemu-user). Needs root; about 10 seconds.
+# under qemu-user), and what an unstamped `go build` prints. Needs root; about
+# 15 seconds with a warm build cache.
 #
 #   packaging/deb-test.sh RELEASE_DIR VERSION COMMIT
 set -euo pipefail
@@ -39,6 +40,18 @@ want="etcd-ramdisk $version (commit $commit, go"
 out=$(qemu-aarch64-static "$rel/${pkg}-linux-arm64" version)
 [[ $out == "$want"*", linux/arm64)" ]] || fail "arm64 binary under qemu: version printed \"$out\", want \"$want…, linux/arm64)\""
 
+# A build without the stamp says what Go recorded from git. In a clone: Go
+# finds no repository in a `git worktree` (.git is a file there).
+step "go build without the stamp, in a clone of HEAD"
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+git clone -q "$here/.." "$src"
+(cd "$src" && CGO_ENABLED=0 go build -buildvcs=true -trimpath -o "$src/erd" ./cmd/etcd-ramdisk)
+rev=$(git -C "$src" rev-parse HEAD)
+out=$("$src/erd" version)
+[[ $out == "etcd-ramdisk v"*" (commit $rev, go"* ]] || fail "an unstamped build printed \"$out\", want the module version and commit $rev"
+rm -rf "$src"
+
 # What must not change before `etcd-ramdisk install` runs: every file install
 # writes (assets.Installed), the directories they go in, the backup dir, and
 # the binary's path; and the package database holds no scripts of ours.
@@ -59,7 +72,7 @@ if status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) && [ "$st
 fi
 [ -e /usr/bin/etcd-ramdisk ] && fail "/usr/bin/etcd-ramdisk exists though no package owns it"
 before=$(state)
-trap 'dpkg --purge "$pkg" >/dev/null 2>&1 || true; rm -rf "${root:-}"' EXIT
+trap 'dpkg --purge "$pkg" >/dev/null 2>&1 || true; rm -rf "${root:-}" "$src"' EXIT
 
 step "dpkg -i $(basename "$deb")"
 dpkg -i "$deb" >/dev/null
