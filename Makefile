@@ -85,11 +85,13 @@ test: vet unit unit-arm64 deb-test e2e e2e-containerd2 bench-smoke vm-test
 # qemu-user fakes per thread in the process's own /proc/<pid>/stat); skipped
 # for the same reasons: hostfs's TestStartTime (that fake) and store's
 # TestLockProcesses (it re-executes the test binary: an arm64 child). All of
-# them run in `make unit` on amd64. See packaging/README.md.
+# them run in `make unit` on amd64. -trimpath: the arm64 packages compiled
+# here are the ones `make release` links (one cross-compile, not two).
+# See packaging/README.md.
 ARM64_UNIT_PKGS = $(shell $(GO) list -deps ./cmd/etcd-ramdisk | grep '^github.com/etcd-ramdisk/etcd-ramdisk/' | grep -v -e '/journal$$' -e '/runtime$$')
 ARM64_UNIT_SKIP := ^(TestStartTime|TestLockProcesses)$$
 unit-arm64: deps
-	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static -skip '$(ARM64_UNIT_SKIP)' $(ARM64_UNIT_PKGS)
+	GOARCH=arm64 $(GO) test -count=1 -trimpath -exec qemu-aarch64-static -skip '$(ARM64_UNIT_SKIP)' $(ARM64_UNIT_PKGS)
 
 # Release: static binaries (CGO_ENABLED=0, -trimpath, stripped) for linux/amd64
 # and linux/arm64 stamped with $(VERSION), a .deb of each (packaging/, nfpm),
