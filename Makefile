@@ -1,5 +1,7 @@
 # etcd-ramdisk: `make demo` runs the main job against a kubeadm-like test node;
-# `make test` runs vet, unit tests, the end-to-end tests on the host test node and
+# `make release` builds the binaries and .debs (_output/release);
+# `make test` runs vet, unit tests (also arm64 under qemu-user), the .deb's
+# install/remove test, the end-to-end tests on the host test node and
 # the VM suite (a real kubeadm node under QEMU: real systemd, kubelet, reboots).
 # Both need root.
 SHELL := /bin/bash
@@ -14,12 +16,24 @@ export CGO_ENABLED := 0
 
 UNIT_PKGS := $(shell $(GO) list ./... | grep -v -e /e2e -e /testbed/cmd)
 
-.PHONY: all build deps etcd-bins testbed-bins images vet unit e2e e2e-containerd2 containerd2 test faults demo bed-up bed-down clean
+# The version and commit stamped into etcd-ramdisk (internal/buildinfo; see
+# `etcd-ramdisk version`): git describe, or v0.0.0-<commits>-g<sha> before the
+# first tag (packaging/version.sh). Override with make release VERSION=v1.2.3.
+ifndef VERSION
+VERSION := $(shell packaging/version.sh 2>/dev/null)
+endif
+ifndef COMMIT
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+endif
+BUILDINFO := github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo
+LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)
+
+.PHONY: all build deps etcd-bins testbed-bins images vet unit unit-arm64 release deb-test e2e e2e-containerd2 containerd2 test faults demo bed-up bed-down clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN)/etcd-ramdisk ./cmd/etcd-ramdisk
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/etcd-ramdisk ./cmd/etcd-ramdisk
 	$(GO) build -trimpath -o $(BIN)/testbed ./testbed/cmd/testbed
 
 deps:
@@ -62,7 +76,49 @@ E2E_CONTAINERD2_TESTS := TestBackupRebootRestore|TestBackupRebootRestoreNerdctl|
 e2e-containerd2: deps images build containerd2
 	ERD_CONTAINERD_BIN=$(CONTAINERD2) $(GO) test -count=1 -timeout 30m -v -run '^($(E2E_CONTAINERD2_TESTS))$$' ./e2e/
 
-test: vet unit e2e e2e-containerd2 bench-smoke vm-test
+test: vet unit unit-arm64 deb-test e2e e2e-containerd2 bench-smoke vm-test
+
+# The arm64 build's unit tests, run by qemu-user (Debian's qemu-user-static;
+# no binfmt_misc: only the test binary runs under qemu). The packages linked
+# into etcd-ramdisk, less journal (its tests run a real etcd, an amd64 binary)
+# and runtime (its FIFO-directory tests compare process start times, which
+# qemu-user fakes per thread in the process's own /proc/<pid>/stat); skipped
+# for the same reasons: hostfs's TestStartTime (that fake) and store's
+# TestLockProcesses (it re-executes the test binary: an arm64 child). All of
+# them run in `make unit` on amd64. -trimpath: the arm64 packages compiled
+# here are the ones `make release` links (one cross-compile, not two).
+# See packaging/README.md.
+ARM64_UNIT_PKGS = $(shell $(GO) list -deps ./cmd/etcd-ramdisk | grep '^github.com/etcd-ramdisk/etcd-ramdisk/' | grep -v -e '/journal$$' -e '/runtime$$')
+ARM64_UNIT_SKIP := ^(TestStartTime|TestLockProcesses)$$
+unit-arm64: deps
+	GOARCH=arm64 $(GO) test -count=1 -trimpath -exec qemu-aarch64-static -skip '$(ARM64_UNIT_SKIP)' $(ARM64_UNIT_PKGS)
+
+# Release: static binaries (CGO_ENABLED=0, -trimpath, stripped) for linux/amd64
+# and linux/arm64 stamped with $(VERSION), a .deb of each (packaging/, nfpm),
+# and SHA256SUMS, in $(RELEASE). The packages carry no maintainer scripts:
+# nothing outside their files changes until `etcd-ramdisk install` runs.
+RELEASE := $(OUT)/release
+RELEASE_ARCHES := amd64 arm64
+DEB_MAINTAINER ?= The etcd-ramdisk Authors <maintainers@etcd-ramdisk.invalid>
+release:
+	@case "$(VERSION)" in v[0-9]*) ;; *) echo "release: no version (VERSION=$(VERSION)); is this a git checkout?" >&2; exit 1;; esac
+	rm -rf $(RELEASE) && mkdir -p $(RELEASE)
+	$(GO) -C packaging build -trimpath -o $(BIN)/erd-package .
+	set -e; for a in $(RELEASE_ARCHES); do \
+	  GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(RELEASE)/etcd-ramdisk-linux-$$a ./cmd/etcd-ramdisk; \
+	  $(BIN)/erd-package -binary $(RELEASE)/etcd-ramdisk-linux-$$a -arch $$a -version $(VERSION) -commit $(COMMIT) \
+	    -maintainer "$(DEB_MAINTAINER)" -mtime $$(git log -1 --format=%ct) -out $(RELEASE); \
+	done
+	cd $(RELEASE) && sha256sum etcd-ramdisk-linux-* *.deb > SHA256SUMS
+
+# Installs the amd64 .deb with dpkg -i, runs version and install --dry-run on
+# a test root, removes and purges it, checking that nothing outside the
+# package's files changes (needs root; seconds). Also runs the packaging
+# module's own tests (dpkg-deb reads the packages it builds).
+deb-test: deps release
+	$(GO) -C packaging vet ./...
+	$(GO) -C packaging test -count=1 ./...
+	packaging/deb-test.sh $(RELEASE) $(VERSION) $(COMMIT)
 
 # The fault suite in full: 50 crash trials per kind (make test runs every case
 # with fewer trials). It prints a summary table; zeros are the promise.

@@ -4,5 +4,6 @@
 // and the journal service's figures as samples (running, lag, last fsync,
 // bytes and fsyncs, chain start). One file may be shared by all jobs: each
 // write keeps the other jobs' series and replaces its own, under a lock on
-// the file's directory.
+// the file's directory. Every write also records the writer's build
+// (etcd_ramdisk_build_info: version, commit, Go version).
 package metrics

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -256,7 +257,7 @@ func Write(path string, run Run) error {
 	defer unlock()
 	all, readErr := read(path)
 	all[run.Job] = apply(all[run.Job], run)
-	reg, err := registry(all)
+	reg, err := registry(all, buildinfo.Get())
 	if err != nil {
 		return fmt.Errorf("write metrics %s: %w", path, err)
 	}
@@ -338,10 +339,21 @@ func value(m *dto.Metric) float64 {
 	return m.GetUntyped().GetValue()
 }
 
+// BuildInfo is the gauge (always 1) whose labels say which build wrote the
+// file: version, commit and goversion.
+const BuildInfo = "build_info"
+
 // registry holds every job's series in a fresh registry, so that the file
-// holds exactly what all says.
-func registry(all series) (*prometheus.Registry, error) {
+// holds exactly what all says, and the build info of the binary writing it.
+func registry(all series, build buildinfo.Info) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: BuildInfo,
+		Help: "Always 1; its labels are the version, commit and Go version of the etcd-ramdisk that last wrote this file."},
+		[]string{"version", "commit", "goversion"})
+	bi.WithLabelValues(build.Version, build.Commit, build.GoVersion).Set(1)
+	if err := reg.Register(bi); err != nil {
+		return nil, err
+	}
 	for _, fam := range families {
 		opts := prometheus.Opts{Namespace: Namespace, Name: fam.name, Help: fam.help}
 		var c prometheus.Collector

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -317,4 +319,33 @@ func TestJournalSample(t *testing.T) {
 		}
 	}
 	want(t, mfs, FailuresTotal, JobBackup, 1)
+}
+
+// Every write records the writer's build, one series: an older binary's
+// build_info in the file is replaced, the jobs' series are kept.
+func TestBuildInfo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etcd-ramdisk.prom")
+	old := "# TYPE etcd_ramdisk_build_info gauge\n" +
+		`etcd_ramdisk_build_info{commit="0ld",goversion="go1.20",version="v0.0.1"} 1` + "\n" +
+		"# TYPE etcd_ramdisk_last_exit_code gauge\n" +
+		`etcd_ramdisk_last_exit_code{job="backup"} 4` + "\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, Run{Job: JobDefrag, Start: t0, End: t0.Add(time.Second)})
+	mfs := parse(t, path)
+	want(t, mfs, LastExitCode, JobBackup, 4)
+	b := buildinfo.Get()
+	ms := mfs[Namespace+"_"+BuildInfo].GetMetric()
+	if len(ms) != 1 {
+		t.Fatalf("%d build_info series, want 1: %v", len(ms), ms)
+	}
+	labels := map[string]string{}
+	for _, l := range ms[0].GetLabel() {
+		labels[l.GetName()] = l.GetValue()
+	}
+	wantLabels := map[string]string{"version": b.Version, "commit": b.Commit, "goversion": b.GoVersion}
+	if !maps.Equal(labels, wantLabels) || ms[0].GetGauge().GetValue() != 1 {
+		t.Errorf("build_info %v = %v, want %v = 1", labels, ms[0].GetGauge().GetValue(), wantLabels)
+	}
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test bed needs on a fresh Debian/Ubuntu machine: containerd and
 # runc from the distribution (containerd 1.6 on Debian 12), util-linux for unshare,
-# and systemd's systemd-analyze for checking the unit drop-in. Idempotent.
+# systemd's systemd-analyze for checking the unit drop-in, and qemu-user-static,
+# whose qemu-aarch64-static runs the arm64 build's unit tests (make unit-arm64)
+# and the arm64 release binary (make deb-test). Idempotent.
 set -euo pipefail
 need=()
 command -v containerd >/dev/null || need+=(containerd)
@@ -9,6 +11,7 @@ command -v runc >/dev/null || need+=(runc)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v strace >/dev/null || need+=(strace)
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "testbed: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

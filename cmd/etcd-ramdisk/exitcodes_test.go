@@ -16,6 +16,7 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -56,7 +57,7 @@ func TestExitCodes(t *testing.T) {
 		err  error
 		want int
 	}{
-		{"success", runVersion(ctx, versionOptions{Version: "dev"}, e.d), 0},
+		{"success", runVersion(ctx, versionOptions{Info: buildinfo.Get()}, e.d), 0},
 		{"stdout closed", runList(ctx, listOptions{globalOptions: e.g, JSON: true}, deps{Stdout: failingWriter{}}), 1},
 		{"bad --snapshot", runRestore(ctx, restoreOptions{globalOptions: e.g, Snapshot: "latest"}, e.d), 2},
 		{"unknown flag", newAppQuiet().RunContext(ctx, []string{"etcd-ramdisk", "backup", "--bogus"}), 2},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
@@ -18,10 +19,21 @@ import (
 
 func installFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "binary", Value: "/usr/local/bin/etcd-ramdisk", Usage: "etcd-ramdisk as kubelet and cron call it (absolute path)"},
+		&cli.StringFlag{Name: "binary", Value: thisExecutable(), Usage: "etcd-ramdisk as kubelet and cron call it (absolute path; default: this executable, /usr/bin/etcd-ramdisk from the package)"},
 		&cli.StringFlag{Name: "root", Usage: "write the files under this directory instead of / and run no commands (image builders, tests)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print every file that would be written and every command that would run; change nothing"},
 	}
+}
+
+// thisExecutable is the path of the running binary, which the drop-in and the
+// cron table call by default: /usr/bin/etcd-ramdisk when installed from the
+// package, wherever an operator put a built one.
+func thisExecutable() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "/usr/local/bin/etcd-ramdisk"
+	}
+	return p
 }
 
 func installCommand() *cli.Command {

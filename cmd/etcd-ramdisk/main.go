@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/urfave/cli/v2"
@@ -32,7 +33,7 @@ func newApp() *cli.App {
 	app := &cli.App{
 		Name:                  "etcd-ramdisk",
 		Usage:                 "run a single-node kubeadm cluster's etcd from tmpfs without losing its data",
-		Version:               version,
+		Version:               buildinfo.Get().Version,
 		Flags:                 globalFlags(),
 		HideHelpCommand:       true,
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\nEXIT CODES:\n" + exitCodeHelp(),

@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -35,9 +37,14 @@ func TestAppReadsFlags(t *testing.T) {
 	if out != "" {
 		t.Errorf("verify printed %q", out)
 	}
-	out, err = runApp(t, "version")
-	if err != nil || out != "etcd-ramdisk dev\n" {
-		t.Errorf("version: %v %q", err, out)
+	// version and --version print the same line: name, version, commit, Go
+	// version and platform, from the build, never a bare "dev".
+	want := "etcd-ramdisk " + buildinfo.Get().String() + "\n"
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, err = runApp(t, args...)
+		if err != nil || out != want || !strings.Contains(out, runtime.Version()) || strings.HasPrefix(out, "etcd-ramdisk dev") {
+			t.Errorf("%s: %v %q, want %q", args[0], err, out, want)
+		}
 	}
 	// install reads the manifest under --root, at the default path.
 	root := t.TempDir()
@@ -54,6 +61,15 @@ func TestAppReadsFlags(t *testing.T) {
 	out, err = runApp(t, "--backup-dir", e.g.BackupDir, "install", "--root", root, "--dry-run", "--skip-backup")
 	if err != nil || !strings.Contains(out, root) {
 		t.Errorf("install --dry-run: %v\n%s", err, out)
+	}
+	// Without --binary the drop-in calls this executable (the package's
+	// /usr/bin/etcd-ramdisk), not a path where no binary may be.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "\nExecStartPre="+self+" ") {
+		t.Errorf("install --dry-run: the drop-in does not call %s:\n%s", self, out)
 	}
 	_, err = runApp(t, "install", "--root", root, "--now")
 	wantExit(t, err, 2, "--now switches this machine")

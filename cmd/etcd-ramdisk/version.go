@@ -3,28 +3,36 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/buildinfo"
 	"github.com/urfave/cli/v2"
 )
-
-// version is what `version` and --version print.
-var version = "dev"
 
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
-		Usage: "print the version",
+		Usage: "print the version, commit and Go version of this build",
 		Action: func(c *cli.Context) error {
-			return runVersion(c.Context, versionOptions{Version: version}, newDeps(c))
+			return runVersion(c.Context, versionOptions{Info: buildinfo.Get()}, newDeps(c))
 		},
 	}
 }
 
+// --version prints what `version` prints.
+func init() {
+	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer, buildinfo.Get()) }
+}
+
 type versionOptions struct {
-	Version string
+	Info buildinfo.Info
 }
 
 func runVersion(_ context.Context, o versionOptions, d deps) error {
-	fmt.Fprintln(d.Stdout, "etcd-ramdisk", o.Version)
-	return nil
+	return printVersion(d.Stdout, o.Info)
+}
+
+func printVersion(w io.Writer, i buildinfo.Info) error {
+	_, err := fmt.Fprintln(w, "etcd-ramdisk", i)
+	return err
 }
