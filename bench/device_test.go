@@ -103,3 +103,15 @@ time=x level=DEBUG msg=step op=restore step="etcdutl snapshot restore" seconds=1
 		t.Errorf("ReplayApply = %g, want 3.5", r.ReplayApply())
 	}
 }
+
+func TestReplayFit(t *testing.T) {
+	steps := func(replay float64) []Step { return []Step{{"journal replay", replay}} }
+	rs := []*RestoreResult{{Replayed: 9000, JournalSteps: steps(8 + 9000.0/2000)}, {Replayed: 36000, JournalSteps: steps(8 + 36000.0/2000)}}
+	fixed, rate, ok := replayFit(rs)
+	if !ok || !near(fixed, 8) || !near(rate, 2000) {
+		t.Errorf("replayFit = %g s fixed, %g rev/s, %v; want 8, 2000", fixed, rate, ok)
+	}
+	if _, _, ok := replayFit(rs[:1]); ok {
+		t.Error("a fit from one count")
+	}
+}
