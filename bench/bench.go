@@ -20,13 +20,14 @@ type Options struct {
 	OutDir   string // results.md, results.json, disk-writes.svg
 	Silence  SilenceConfig
 	Overhead OverheadConfig
-	Sections map[string]bool // "silence", "overhead"
+	Restore  RestoreConfig
+	Sections map[string]bool // "silence", "overhead", "restore"
 }
 
 // Run measures the selected sections, writes the results (also those gathered
 // before a failure) and returns the Markdown it printed.
 func Run(ctx context.Context, e *Env, o Options) (string, error) {
-	r := &Results{Mode: o.Mode, Started: time.Now(), Host: hostInfo(), Silence: o.Silence, Overhead: o.Overhead}
+	r := &Results{Mode: o.Mode, Started: time.Now(), Host: hostInfo(), Silence: o.Silence, Overhead: o.Overhead, Restore: o.Restore}
 	if err := os.MkdirAll(e.ShmDir, 0o700); err != nil {
 		return "", err
 	}
@@ -43,6 +44,10 @@ func Run(ctx context.Context, e *Env, o Options) (string, error) {
 	if o.Sections["overhead"] && runErr == nil {
 		e.Log.Info("section: overhead, memory, compression", "sizes", o.Overhead.Sizes, "runs", o.Overhead.Runs)
 		r.Sizes, runErr = RunOverhead(ctx, e, o.Overhead)
+	}
+	if o.Sections["restore"] && runErr == nil {
+		e.Log.Info("section: restore time with the journal", "fill", human(o.Restore.Fill), "revisions", o.Restore.Revisions)
+		r.Restores, runErr = RunRestore(ctx, e, o.Restore)
 	}
 	r.Took = time.Since(r.Started)
 	md, err := write(o.OutDir, r)

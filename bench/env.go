@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,11 @@ func (e *Env) Check() error {
 	if _, err := exec.LookPath("strace"); err != nil {
 		errs = append(errs, fmt.Errorf("strace: %w (apt-get install strace)", err))
 	}
+	for _, tool := range []string{"losetup", "mkfs.ext4"} { // the setups' disks
+		if _, err := exec.LookPath(tool); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", tool, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -56,16 +62,25 @@ type bed struct {
 	*testbed.Bed
 	env  *Env
 	name string
+	disk *loopDisk // the bed's var/lib, when on a disk of its own
 }
 
-// upBed brings up a fresh node; the caller must call down, also after an error.
-func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions) (*bed, error) {
+// upBed brings up a fresh node; the caller must call down, also after an
+// error. With disk > 0 the bed's var/lib (the backup dir, and etcd's data
+// dir unless on tmpfs) is an ext4 filesystem of that size on a loop device
+// of its own (bed.disk), made before the node comes up.
+func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions, disk int64) (*bed, error) {
 	tb, err := testbed.New(e.BedBase + "-" + name)
 	if err != nil {
 		return nil, err
 	}
 	_ = tb.Down(ctx) // a run killed midway may have left it
 	b := &bed{Bed: tb, env: e, name: name}
+	if disk > 0 {
+		if err := b.attachDisk(ctx, disk); err != nil {
+			return b, err
+		}
+	}
 	archives, err := filepath.Glob(filepath.Join(e.ImageDir, "*.tar"))
 	if err != nil || len(archives) == 0 {
 		return b, fmt.Errorf("no image archives in %s", e.ImageDir)
@@ -78,6 +93,23 @@ func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions) (*b
 	return b, nil
 }
 
+// attachDisk makes the bed directory a mount of its own (as Bed.Up would;
+// Up then leaves it as it is) and mounts the loop disk on its var/lib.
+func (b *bed) attachDisk(ctx context.Context, size int64) error {
+	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(b.Dir, b.Dir, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind mount %s: %w", b.Dir, err)
+	}
+	var err error
+	b.disk, err = newLoopDisk(ctx, b.Dir+".img", size, filepath.Join(b.Dir, "var", "lib"))
+	if err == nil {
+		b.env.Log.Info("bed disk", "bed", b.name, "device", b.disk.Dev, "size", human(size), "writeCache", b.disk.WriteCache)
+	}
+	return err
+}
+
 // down tears the bed down with a fresh context: it runs after cancellation too.
 func (b *bed) down() {
 	if b == nil {
@@ -88,6 +120,9 @@ func (b *bed) down() {
 	if err := b.Down(ctx); err != nil {
 		b.env.Log.Error("tear down bed", "bed", b.name, "err", err)
 	}
+	if err := b.disk.close(); err != nil {
+		b.env.Log.Error("tear down bed disk", "bed", b.name, "err", err)
+	}
 }
 
 func (b *bed) kv(ctx context.Context, args ...string) (string, error) {
@@ -95,19 +130,28 @@ func (b *bed) kv(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(out), err
 }
 
-// dbSize is etcd's reported database size.
-func (b *bed) dbSize(ctx context.Context) (int64, error) {
+// etcdStatus is what `etcdkv status` prints that the bench reads.
+type etcdStatus struct {
+	Revision int64 `json:"revision"`
+	DBSize   int64 `json:"dbSize"`
+}
+
+func (b *bed) status(ctx context.Context) (etcdStatus, error) {
+	var s etcdStatus
 	out, err := b.kv(ctx, "status")
 	if err != nil {
-		return 0, err
+		return s, err
 	}
-	i := strings.Index(out, `"dbSize":`)
-	if i < 0 {
-		return 0, fmt.Errorf("no dbSize in %q", out)
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		return s, fmt.Errorf("etcdkv status %q: %w", out, err)
 	}
-	rest := out[i+len(`"dbSize":`):]
-	end := strings.IndexAny(rest, ",}")
-	return strconv.ParseInt(rest[:end], 10, 64)
+	return s, nil
+}
+
+// dbSize is etcd's reported database size.
+func (b *bed) dbSize(ctx context.Context) (int64, error) {
+	s, err := b.status(ctx)
+	return s.DBSize, err
 }
 
 // tlsFlags are etcdctl's client flags for this node, with kubeadm's healthcheck client.

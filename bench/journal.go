@@ -62,9 +62,11 @@ type journalProc struct {
 // it follows etcd into a chain. Its state file goes to a tmpfs under the
 // bed, as /run is on a node: publishing it costs the disk nothing.
 func (b *bed) startJournal(ctx context.Context, scratch string, interval time.Duration) (*journalProc, error) {
-	run, err := b.mountTmpfs("run", 16<<20)
-	if err != nil {
-		return nil, err
+	run := filepath.Join(b.Dir, "run")
+	if mounted, err := isMountPoint(run); err != nil || !mounted {
+		if run, err = b.mountTmpfs("run", 16<<20); err != nil {
+			return nil, err
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -261,4 +263,74 @@ func logTime(l string) (time.Time, bool) {
 	v, _, _ := strings.Cut(strings.TrimPrefix(l, "time="), " ")
 	t, err := time.Parse(time.RFC3339Nano, v)
 	return t, err == nil
+}
+
+// waitRotated waits until the service follows a snapshot other than before
+// (it rotated onto the newest), at most three intervals and a minute; false
+// when it did not in that time.
+func (j *journalProc) waitRotated(ctx context.Context, before string) (bool, error) {
+	deadline := time.Now().Add(3*j.interval + time.Minute)
+	for time.Now().Before(deadline) {
+		if s, err := journal.ReadState(j.state); err == nil && s.Running && s.SnapshotID != "" && s.SnapshotID != before {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(100 * time.Millisecond): // polling its state file, bounded by the deadline
+		}
+	}
+	return false, nil
+}
+
+// waitDurable waits until the service has fsynced revision rev, as its
+// published state says; it fails after timeout or when the service exits.
+func (j *journalProc) waitDurable(ctx context.Context, rev int64, timeout time.Duration) (journal.State, error) {
+	deadline := time.Now().Add(timeout)
+	var last journal.State
+	for time.Now().Before(deadline) {
+		if s, err := journal.ReadState(j.state); err == nil {
+			if last = s; s.DurableRev >= rev {
+				return s, nil
+			}
+		}
+		select {
+		case err := <-j.done:
+			j.done <- err
+			return last, fmt.Errorf("journal exited: %v", err)
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(100 * time.Millisecond): // polling its state file, bounded by the deadline
+		}
+	}
+	return last, fmt.Errorf("journal not durable at revision %d after %s (durable at %d)", rev, timeout, last.DurableRev)
+}
+
+// kill ends the service as a power cut would: SIGKILL, no flush, no close.
+func (j *journalProc) kill() {
+	if j.stopped {
+		return
+	}
+	j.stopped, j.exit = true, -1
+	if j.pid != 0 {
+		_ = syscall.Kill(j.pid, syscall.SIGKILL)
+	}
+	_ = j.cmd.Process.Kill()
+	err := <-j.done
+	j.done <- err
+}
+
+// isMountPoint says whether dir is the root of a mount (a missing dir is not).
+func isMountPoint(dir string) (bool, error) {
+	var st, parent syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	if err := syscall.Stat(filepath.Dir(dir), &parent); err != nil {
+		return false, err
+	}
+	return st.Dev != parent.Dev || st.Ino == parent.Ino, nil
 }

@@ -131,7 +131,19 @@ func BlockDevice(path string) (string, error) {
 
 // ReadDiskStat reads the device's counters (Documentation/block/stat.rst).
 func ReadDiskStat(dev string) (DiskStat, error) {
-	b, err := os.ReadFile("/sys/dev/block/" + dev + "/stat")
+	d, err := readStatFile("/sys/dev/block/" + dev + "/stat")
+	d.Device = dev
+	if link, err := os.Readlink("/sys/dev/block/" + dev); err == nil {
+		d.Device = filepath.Base(link)
+	}
+	return d, err
+}
+
+// readStatFile parses a block device's stat file. Fields (1-based): 5 write
+// I/Os, 7 sectors written (512 bytes each, whatever the device's sector
+// size), 16 flush I/Os (kernel 5.5 and later; 0 before).
+func readStatFile(path string) (DiskStat, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return DiskStat{}, err
 	}
@@ -143,11 +155,7 @@ func ReadDiskStat(dev string) (DiskStat, error) {
 		n, _ := strconv.ParseInt(f[i], 10, 64)
 		return n
 	}
-	name := dev
-	if link, err := os.Readlink("/sys/dev/block/" + dev); err == nil {
-		name = filepath.Base(link)
-	}
-	return DiskStat{Device: name, WriteIOs: num(4), SectorsWritten: num(6), Flushes: num(15)}, nil
+	return DiskStat{WriteIOs: num(4), SectorsWritten: num(6), Flushes: num(15)}, nil
 }
 
 // mountTable maps paths to filesystem types as one process sees them.

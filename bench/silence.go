@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -19,10 +21,34 @@ type SilenceConfig struct {
 	Duration        time.Duration // load per setup
 	BackupEvery     time.Duration // backup interval during the (time-compressed) run
 	ProdBackupEvery time.Duration // the production interval the per-hour figures assume
-	Rate            float64       // load writes per second
-	RealisticDB     int64         // the DB size of the third setup
-	Parallel        bool          // run the setups at the same time (same background)
-	Journal         bool          // also the (c) setups: cron backups and the journal service
+	// ProdBackupEveryJournal is the production cron interval with the
+	// journal on, which the (c) setups' per-hour figures assume: install
+	// makes the cron backups rarer when the journal runs.
+	ProdBackupEveryJournal time.Duration
+	Rate                   float64 // load writes per second
+	RealisticDB            int64   // the DB size of the third setup
+	Parallel               bool    // run the setups at the same time (same background)
+	Journal                bool    // also the (c) setups: cron backups and the journal service
+	// Disk is the size of each setup's own ext4 loop disk (sparse), which
+	// holds its backup dir and, for (a), etcd's data dir.
+	Disk int64
+}
+
+// prodEvery is the production backup interval setup s assumes.
+func (c SilenceConfig) prodEvery(s Setup) time.Duration {
+	if s.JournalEvery > 0 {
+		return c.ProdBackupEveryJournal
+	}
+	return c.ProdBackupEvery
+}
+
+// journalIntervals are the (c) setups' intervals: 1 s, the shortest the
+// journal was measured at, and journal.DefaultInterval and
+// journal.MaxInterval (5 s), in order, each once.
+func journalIntervals() []time.Duration {
+	iv := []time.Duration{time.Second, journal.DefaultInterval, journal.MaxInterval}
+	slices.Sort(iv)
+	return slices.Compact(iv)
 }
 
 // Setup is one arm of the experiment.
@@ -38,9 +64,7 @@ type Setup struct {
 
 // Setups are (a) disk, (b) tmpfs + etcd-ramdisk, (b) the same at a realistic DB
 // size and, with Journal, (c) the (b) setups with the journal service beside
-// the cron backups: at 1 s on both sizes, at 5 s on the realistic one (the
-// interval changes the commits, not what each costs; the DB size changes
-// the backups and the rotations).
+// the cron backups, at each of journalIntervals on both sizes.
 func (c SilenceConfig) Setups() []Setup {
 	db := human(c.RealisticDB) + " DB"
 	s := []Setup{
@@ -51,11 +75,16 @@ func (c SilenceConfig) Setups() []Setup {
 	if !c.Journal {
 		return s
 	}
-	return append(s,
-		Setup{Name: "journal-1s", Label: "(c) tmpfs + etcd-ramdisk cron + journal 1s", Short: "(c) 1s", Tmpfs: true, Backups: true, JournalEvery: time.Second},
-		Setup{Name: "journal-1s-db", Label: "(c) tmpfs + cron + journal 1s, " + db, Short: "(c) 1s, " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: time.Second},
-		Setup{Name: "journal-5s-db", Label: "(c) tmpfs + cron + journal 5s, " + db, Short: "(c) 5s, " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: 5 * time.Second},
-	)
+	for _, iv := range journalIntervals() {
+		n := iv.String()
+		if iv == journal.DefaultInterval {
+			n += " (default)"
+		}
+		s = append(s,
+			Setup{Name: "journal-" + iv.String(), Label: "(c) tmpfs + etcd-ramdisk cron + journal " + n, Short: "(c) " + iv.String(), Tmpfs: true, Backups: true, JournalEvery: iv},
+			Setup{Name: "journal-" + iv.String() + "-db", Label: "(c) tmpfs + cron + journal " + n + ", " + db, Short: "(c) " + iv.String() + ", " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: iv})
+	}
+	return s
 }
 
 // BackupRun is one scheduled backup inside the window.
@@ -65,6 +94,12 @@ type BackupRun struct {
 	DiskWrite int64         `json:"diskWriteBytes"` // etcd-ramdisk (and strace, writing to tmpfs) via wait4 ru_oublock
 	Sync      SyncCount     `json:"sync"`
 	Output    string        `json:"output"`
+	// Device is what the setup's disk received from the backup's start to
+	// its end or, with the journal, to the journal's rotation onto the new
+	// snapshot (Rotated; at most a bounded wait): DeviceWall long.
+	Device     DiskStat      `json:"device"`
+	DeviceWall time.Duration `json:"deviceWallNs"`
+	Rotated    bool          `json:"rotated,omitempty"`
 }
 
 // Sample is cumulative bytes sent to persistent storage at T seconds into the window.
@@ -89,7 +124,9 @@ type SilenceResult struct {
 	ShimIO        IOCounters     `json:"shimIO"` // the pod's shim: its own writes and its reaped children's (exec'd etcdctl/etcdutl, runc)
 	ShimSync      SyncCount      `json:"shimSync"`
 	ContainerdIO  IOCounters     `json:"containerdIO"`
-	Disk          DiskStat       `json:"disk"` // the whole device, all machine activity
+	Disk          DiskStat       `json:"disk"`     // the whole device, all machine activity
+	LoopDisk      *loopDisk      `json:"loopDisk"` // the setup's own disk
+	Loop          DiskStat       `json:"loop"`     // what it received over the window
 	Journal       *JournalResult `json:"journal,omitempty"`
 	Samples       []Sample       `json:"samples"`
 	PerHour       PerHour        `json:"perHour"`
@@ -109,6 +146,13 @@ type PerHour struct {
 	JournalBytes     float64 `json:"journalBytes,omitempty"`
 	JournalFsyncs    float64 `json:"journalFsyncs,omitempty"`
 	JournalRotFsyncs float64 `json:"journalRotationFsyncsEach,omitempty"`
+	// At the setup's own disk: what it received outside the backups at
+	// its measured rate, plus each backup's mean (with the journal's
+	// rotation after it) times BackupsPerHour.
+	DeviceBytes         float64 `json:"deviceBytes"`
+	DeviceFlushes       float64 `json:"deviceFlushes"`
+	DeviceBackupBytes   float64 `json:"deviceBackupBytesEach"`
+	DeviceBackupFlushes float64 `json:"deviceBackupFlushesEach"`
 }
 
 // RunSilence measures every setup (in parallel when configured) and tears each bed down.
@@ -147,12 +191,12 @@ func runSetup(ctx context.Context, e *Env, c SilenceConfig, s Setup, o testbed.N
 	if s.Fill > 0 {
 		o.TmpfsSize = strconv.FormatInt(max(512<<20, 4*s.Fill), 10)
 	}
-	b, err := e.upBed(ctx, "silence-"+s.Name, o)
+	b, err := e.upBed(ctx, "silence-"+s.Name, o, c.Disk)
 	defer b.down()
 	if err != nil {
 		return nil, err
 	}
-	r := &SilenceResult{Setup: s}
+	r := &SilenceResult{Setup: s, LoopDisk: b.disk}
 	if err := prepareSetup(ctx, b, s); err != nil {
 		return nil, err
 	}
@@ -162,7 +206,7 @@ func runSetup(ctx context.Context, e *Env, c SilenceConfig, s Setup, o testbed.N
 	if err := measureWindow(ctx, b, c, r); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Label, err)
 	}
-	r.PerHour = perHour(r, c.ProdBackupEvery)
+	r.PerHour = perHour(r, c.prodEvery(s))
 	return r, nil
 }
 
@@ -190,19 +234,29 @@ func prepareSetup(ctx context.Context, b *bed, s Setup) error {
 type probes struct {
 	etcd, shim, containerd int
 	dev                    string
+	loop                   *loopDisk
 }
 
-func (p probes) read() (etcd, shim, ctrd IOCounters, disk DiskStat, err error) {
-	var errs [4]error
-	etcd, errs[0] = ReadIO(p.etcd)
-	shim, errs[1] = ReadIO(p.shim)
-	ctrd, errs[2] = ReadIO(p.containerd)
-	disk, errs[3] = ReadDiskStat(p.dev)
-	return etcd, shim, ctrd, disk, errors.Join(errs[:]...)
+type probeCounters struct {
+	etcd, shim, ctrd IOCounters
+	disk, loop       DiskStat
+}
+
+func (p probes) read() (probeCounters, error) {
+	var c probeCounters
+	var errs [5]error
+	c.etcd, errs[0] = ReadIO(p.etcd)
+	c.shim, errs[1] = ReadIO(p.shim)
+	c.ctrd, errs[2] = ReadIO(p.containerd)
+	c.disk, errs[3] = ReadDiskStat(p.dev)
+	if p.loop != nil {
+		c.loop, errs[4] = p.loop.stat()
+	}
+	return c, errors.Join(errs[:]...)
 }
 
 func findProbes(b *bed) (probes, error) {
-	var p probes
+	p := probes{loop: b.disk}
 	var err error
 	if p.etcd, err = FindEtcdPID(b.Options.ClientPort); err != nil {
 		return p, err
@@ -247,10 +301,11 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 
 	wal0, _ := b.etcdMetric(ctx, "etcd_disk_wal_fsync_duration_seconds_count")
 	commit0, _ := b.etcdMetric(ctx, "etcd_disk_backend_commit_duration_seconds_count")
-	etcd0, shim0, ctrd0, disk0, err := p.read()
+	c0, err := p.read()
 	if err != nil {
 		return err
 	}
+	etcd0, shim0 := c0.etcd, c0.shim
 	var j0 journalCounters
 	if j != nil {
 		if j0, err = j.read(); err != nil {
@@ -290,7 +345,7 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 			if err := sleepUntil(ctx, start.Add(time.Duration(k)*c.BackupEvery-c.BackupEvery/2)); err != nil {
 				return err
 			}
-			br, err := scheduledBackup(ctx, b, scratch, k, start)
+			br, err := deviceBackup(ctx, b, j, scratch, k, start)
 			if err != nil {
 				return err
 			}
@@ -303,7 +358,7 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 	if err := <-loadDone; err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	etcd1, shim1, ctrd1, disk1, err := p.read()
+	c1, err := p.read()
 	if err != nil {
 		return err
 	}
@@ -317,7 +372,8 @@ func measureWindow(ctx context.Context, b *bed, c SilenceConfig, r *SilenceResul
 	wal1, _ := b.etcdMetric(ctx, "etcd_disk_wal_fsync_duration_seconds_count")
 	commit1, _ := b.etcdMetric(ctx, "etcd_disk_backend_commit_duration_seconds_count")
 	r.EtcdWALFsyncs, r.EtcdCommits = wal1-wal0, commit1-commit0
-	r.EtcdIO, r.ShimIO, r.ContainerdIO, r.Disk = etcd1.Sub(etcd0), shim1.Sub(shim0), ctrd1.Sub(ctrd0), disk1.Sub(disk0)
+	r.EtcdIO, r.ShimIO, r.ContainerdIO, r.Disk = c1.etcd.Sub(c0.etcd), c1.shim.Sub(c0.shim), c1.ctrd.Sub(c0.ctrd), c1.disk.Sub(c0.disk)
+	r.Loop = c1.loop.Sub(c0.loop)
 	last := r.EtcdIO.WriteBytes + r.ShimIO.WriteBytes + backupBytes
 	if r.Journal != nil {
 		last += r.Journal.IO.WriteBytes
@@ -376,6 +432,45 @@ func classifyTraces(b *bed, p probes, r *SilenceResult, etcdTrace, shimTrace *Tr
 	return nil
 }
 
+// deviceBackup runs one scheduled backup and reads what the setup's disk
+// received meanwhile: with the journal, until the service follows the new
+// snapshot (its rotation writes the new chain and removes the old), at most
+// a bounded wait after the backup.
+func deviceBackup(ctx context.Context, b *bed, j *journalProc, scratch string, k int, start time.Time) (*BackupRun, error) {
+	if b.disk == nil {
+		return scheduledBackup(ctx, b, scratch, k, start)
+	}
+	var before string
+	if j != nil {
+		if s, err := journal.ReadState(j.state); err == nil {
+			before = s.SnapshotID
+		}
+	}
+	d0, err := b.disk.stat()
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	br, err := scheduledBackup(ctx, b, scratch, k, start)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil {
+		if br.Rotated, err = j.waitRotated(ctx, before); err != nil {
+			return nil, err
+		}
+		if !br.Rotated {
+			b.env.Log.Warn("the journal did not follow the new snapshot in time: its rotation counts as continuous", "bed", b.name, "backup", k)
+		}
+	}
+	d1, err := b.disk.stat()
+	if err != nil {
+		return nil, err
+	}
+	br.Device, br.DeviceWall = d1.Sub(d0), time.Since(t0)
+	return br, nil
+}
+
 // scheduledBackup runs etcd-ramdisk backup under strace; host paths, host mounts.
 func scheduledBackup(ctx context.Context, b *bed, scratch string, k int, start time.Time) (*BackupRun, error) {
 	out := filepath.Join(scratch, fmt.Sprintf("backup-%d.strace", k))
@@ -427,12 +522,44 @@ func perHour(r *SilenceResult, prodEvery time.Duration) PerHour {
 			ph.Bytes += ph.JournalBytes
 			ph.Fsyncs += ph.JournalFsyncs
 		}
+		devicePerHour(&ph, r)
 		return ph
 	}
 	ph.BackupsPerHour = 0
 	ph.Bytes = etcdBytes + shimBytes/secs*3600
 	ph.Fsyncs = etcdSyncs + shimSyncs/secs*3600
+	devicePerHour(&ph, r)
 	return ph
+}
+
+// devicePerHour fills the disk's per-hour figures. Over the window W the
+// disk got T; the backups (each to its journal rotation) got B in wb
+// seconds, which also hold continuous writes at the rate c of the rest:
+// c = (T-B)/(W-wb), each backup (B - c·wb)/n.
+func devicePerHour(ph *PerHour, r *SilenceResult) {
+	w := r.Window.Seconds()
+	var bs DiskStat
+	var wb float64
+	for _, x := range r.BackupRuns {
+		bs.SectorsWritten += x.Device.SectorsWritten
+		bs.Flushes += x.Device.Flushes
+		wb += x.DeviceWall.Seconds()
+	}
+	n := float64(len(r.BackupRuns))
+	if n == 0 || wb >= w {
+		ph.DeviceBytes = float64(r.Loop.SectorsWritten*512) / w * 3600
+		ph.DeviceFlushes = float64(r.Loop.Flushes) / w * 3600
+		return
+	}
+	rate := func(total, backups int64) (cont, each float64) {
+		cont = max(0, float64(total-backups)/(w-wb))
+		return cont, max(0, (float64(backups)-cont*wb)/n)
+	}
+	cb, eb := rate(r.Loop.SectorsWritten*512, bs.SectorsWritten*512)
+	cf, ef := rate(r.Loop.Flushes, bs.Flushes)
+	ph.DeviceBackupBytes, ph.DeviceBackupFlushes = eb, ef
+	ph.DeviceBytes = cb*3600 + eb*ph.BackupsPerHour
+	ph.DeviceFlushes = cf*3600 + ef*ph.BackupsPerHour
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/bench"
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -27,8 +29,10 @@ type flags struct {
 	smoke                               bool
 	out, bin, images, bedBase, sections string
 	duration, every, prodEvery          time.Duration
-	rate                                float64
-	realistic, sizes                    string
+	prodEveryJournal, journalInterval   time.Duration
+	rate, restoreRate                   float64
+	realistic, sizes, disk              string
+	restoreFill, restoreRevs            string
 	runs                                int
 	parallel, keep, journal             bool
 }
@@ -36,15 +40,17 @@ type flags struct {
 func parse() (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet("erd-bench", flag.ContinueOnError)
-	fs.BoolVar(&f.smoke, "smoke", false, "seconds-long run with tiny sizes (defaults below become: 10s load, backup every 5s, 2 MiB DB, sizes 1MiB, 2 runs)")
+	fs.BoolVar(&f.smoke, "smoke", false, "seconds-long run with tiny sizes (defaults below become: 10s load, backup every 5s, 2 MiB DB, 512 MiB disks, sizes 1MiB, 2 runs, restore of a 1 MiB fill with 300 revisions)")
 	fs.StringVar(&f.out, "out", "_output/bench", "directory for results.md, results.json and disk-writes.svg")
 	fs.StringVar(&f.bin, "bin", os.Getenv("ERD_BIN"), "built binaries (etcd-ramdisk, etcd-3.6.16/…); default $ERD_BIN")
 	fs.StringVar(&f.images, "images", os.Getenv("ERD_IMAGES"), "image archives; default $ERD_IMAGES")
 	fs.StringVar(&f.bedBase, "bed-base", "/var/tmp/erd-bench", "beds go to BED-BASE-<name> (on the persistent disk)")
-	fs.StringVar(&f.sections, "sections", "silence,overhead", "comma-separated: silence (section 1 + chart), overhead (sections 2-4)")
+	fs.StringVar(&f.sections, "sections", "silence,overhead,restore", "comma-separated: silence (section 1 + chart), overhead (sections 2-4), restore (section 5)")
 	fs.DurationVar(&f.duration, "duration", 20*time.Minute, "disk silence: load per setup")
 	fs.DurationVar(&f.every, "backup-every", 5*time.Minute, "disk silence: backup interval during the window")
 	fs.DurationVar(&f.prodEvery, "prod-backup-every", 15*time.Minute, "disk silence: backup interval the per-hour figures assume (the cron default)")
+	fs.DurationVar(&f.prodEveryJournal, "prod-backup-every-journal", time.Hour, "disk silence: backup interval the (c) setups' per-hour figures assume (install's cron interval with the journal on)")
+	fs.StringVar(&f.disk, "disk", "4GiB", "disk silence: size of each setup's own ext4 loop disk (a sparse image beside the bed)")
 	fs.Float64Var(&f.rate, "rate", 10, "disk silence: writes per second")
 	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
 	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 6× longer with --journal)")
@@ -52,6 +58,10 @@ func parse() (*flags, error) {
 	fs.StringVar(&f.sizes, "sizes", "10MiB,100MiB,1GiB", "overhead: database sizes (etcdkv fill bytes; these three are the sizes the targets name)")
 	fs.BoolVar(&f.keep, "keep-traces", false, "keep the strace outputs in /dev/shm/erd-bench-<pid>")
 	fs.IntVar(&f.runs, "runs", 5, "overhead: runs per operation and size")
+	fs.StringVar(&f.restoreFill, "restore-fill", "100MiB", "restore: etcdkv fill bytes before the snapshot (100MiB makes a ~135 MiB database)")
+	fs.StringVar(&f.restoreRevs, "restore-revisions", "9000,36000", "restore: revisions after the snapshot, one power cut each (a 15 min and a 1 h cron interval at 10 writes/s)")
+	fs.Float64Var(&f.restoreRate, "restore-rate", 500, "restore: writes per second of the load that writes them")
+	fs.DurationVar(&f.journalInterval, "restore-journal-interval", journal.DefaultInterval, "restore: the journal service's --interval")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
 	}
@@ -68,6 +78,9 @@ func parse() (*flags, error) {
 		def("realistic-db", func() { f.realistic = "2MiB" })
 		def("sizes", func() { f.sizes = "1MiB" })
 		def("runs", func() { f.runs = 2 })
+		def("disk", func() { f.disk = "512MiB" })
+		def("restore-fill", func() { f.restoreFill = "1MiB" })
+		def("restore-revisions", func() { f.restoreRevs = "300" })
 	}
 	if f.bin == "" || f.images == "" {
 		return nil, fmt.Errorf("--bin and --images (or ERD_BIN and ERD_IMAGES) are required: run through `make bench`")
@@ -114,7 +127,7 @@ func options(f *flags) (bench.Options, error) {
 	o := bench.Options{Mode: map[bool]string{true: "smoke", false: "full"}[f.smoke], OutDir: f.out, Sections: map[string]bool{}}
 	for _, s := range strings.Split(f.sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "silence", "overhead":
+		case "silence", "overhead", "restore":
 			o.Sections[s] = true
 		default:
 			return o, fmt.Errorf("--sections: unknown section %q", s)
@@ -124,10 +137,27 @@ func options(f *flags) (bench.Options, error) {
 	if err != nil {
 		return o, err
 	}
-	if f.duration <= 0 || f.every <= 0 || f.prodEvery <= 0 || f.rate <= 0 || f.runs < 1 {
-		return o, fmt.Errorf("--duration, --backup-every, --prod-backup-every, --rate and --runs must be positive")
+	disk, err := bench.ParseBytes(f.disk)
+	if err != nil {
+		return o, err
 	}
-	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel, Journal: f.journal}
+	if f.duration <= 0 || f.every <= 0 || f.prodEvery <= 0 || f.prodEveryJournal <= 0 || f.rate <= 0 || f.runs < 1 || f.restoreRate <= 0 || f.journalInterval <= 0 {
+		return o, fmt.Errorf("--duration, --backup-every, --prod-backup-every(-journal), --rate, --runs, --restore-rate and --restore-journal-interval must be positive")
+	}
+	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, ProdBackupEveryJournal: f.prodEveryJournal,
+		Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel, Journal: f.journal, Disk: disk}
+	fill, err := bench.ParseBytes(f.restoreFill)
+	if err != nil {
+		return o, err
+	}
+	o.Restore = bench.RestoreConfig{Fill: fill, Rate: f.restoreRate, Interval: f.journalInterval}
+	for _, s := range strings.Split(f.restoreRevs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("--restore-revisions: bad count %q", s)
+		}
+		o.Restore.Revisions = append(o.Restore.Revisions, n)
+	}
 	o.Overhead = bench.OverheadConfig{Runs: f.runs}
 	for _, s := range strings.Split(f.sizes, ",") {
 		n, err := bench.ParseBytes(s)
