@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -398,5 +399,22 @@ func TestRenderManifestIPv6AndErrors(t *testing.T) {
 	}
 	if _, err := RenderManifest(ManifestOptions{IP: "127.0.0.2"}); err == nil {
 		t.Error("empty image accepted")
+	}
+}
+
+// kubeadm's ArgumentsToCommand (1.34 to 1.37) writes its own flags sorted, less
+// those extraArgs replace, and then the extra args: an override moves to the end.
+func TestRenderManifestExtraArgsLast(t *testing.T) {
+	pod, _ := manifestTestParse(t, ManifestOptions{IP: "127.0.0.2", Image: "registry.k8s.io/etcd:3.7.4-0",
+		ExtraArgs: map[string]string{"snapshot-count": "5000", "auto-compaction-retention": "8"}})
+	cmd := pod.Spec.Containers[0].Command
+	if len(cmd) != 21 {
+		t.Fatalf("command has %d words, want etcd and 20 flags: %q", len(cmd), cmd)
+	}
+	if tail := cmd[len(cmd)-2:]; tail[0] != "--auto-compaction-retention=8" || tail[1] != "--snapshot-count=5000" {
+		t.Errorf("command ends %q, want the extra args in name order", tail)
+	}
+	if base := cmd[1 : len(cmd)-2]; !slices.IsSorted(base) || slices.ContainsFunc(base, func(a string) bool { return strings.HasPrefix(a, "--snapshot-count=") }) {
+		t.Errorf("kubeadm's own flags %q: want them sorted, without the replaced --snapshot-count", base)
 	}
 }
