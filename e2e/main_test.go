@@ -61,6 +61,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s (%s)\n", version, path)
+	if os.Getenv(testbed.ContainerdBinEnv) == "" {
+		fmt.Fprintln(os.Stderr, "e2e: "+testbed.ContainerdBinEnv+" is empty: this is the legacy leg (containerd from PATH); make e2e runs containerd 2.x")
+	}
 	code := m.Run()
 	unlock()
 	printFaultSummary()
