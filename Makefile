@@ -58,9 +58,9 @@ e2e: deps images build containerd2
 	ERD_CONTAINERD_BIN=$(CONTAINERD2) $(GO) test -count=1 -timeout 80m -v ./e2e/
 
 # The legacy leg on Debian's containerd 1.6, the subset that guards its path:
-# backup -> reboot -> restore for every etcd image and both methods (the
-# containerd API and --runtime nerdctl), kill -9 during backup and restore,
-# runtime faults, install/uninstall and the docker shim.
+# backup -> reboot -> restore by exec and sidecar through the containerd API
+# (etcd 3.7, 3.6, 3.5) and --runtime nerdctl (3.6, 3.5), kill -9 during backup
+# and restore, runtime faults, install/uninstall and the docker shim.
 E2E_CONTAINERD1_TESTS := TestBackupRebootRestore|TestBackupRebootRestoreNerdctl|TestFaultCrashDuringBackup|TestFaultCrashDuringRestore|TestFaultRuntime|TestInstallNowAndUninstall|TestDockerShim
 e2e-containerd1: deps images build
 	ERD_CONTAINERD_BIN= $(GO) test -count=1 -timeout 30m -v -run '^($(E2E_CONTAINERD1_TESTS))$$' ./e2e/
