@@ -59,12 +59,12 @@ func (n *node) runningImageDigest() string {
 	return img.Target().Digest.String()
 }
 
-// The whole promise, for both kinds of image: keys written, backed up, the node
+// The whole promise, for every etcd release: keys written, backed up, the node
 // power-cycled (tmpfs emptied), restored before kubelet starts, every key back.
 // Both ways of running etcdctl are exercised: exec in the etcd container and a
 // sidecar from the same digest.
 func TestBackupRebootRestore(t *testing.T) {
-	for _, img := range etcdImages {
+	for _, img := range etcdReleases {
 		for _, method := range []string{"exec", "sidecar"} {
 			t.Run(img.name+"/"+method, func(t *testing.T) { backupRebootRestore(t, img.ref, method, false) })
 		}

@@ -23,9 +23,10 @@ func (n *node) killAt(point string, args ...string) {
 
 // kill -9 at each step of a backup never leaves a partial file that list shows
 // or verify passes, never loses an earlier snapshot, and the next backup succeeds
-// and clears the leftovers, the killed sidecar's FIFO directory too.
+// and clears the leftovers, the killed sidecar's FIFO directory too. On etcd 3.7:
+// TestFaultCrashDuringBackup kills at the same failpoints on the default 3.6.
 func TestBackupSurvivesKill9(t *testing.T) {
-	n := newNode(t, testbed.NodeOptions{})
+	n := newNode(t, testbed.NodeOptions{Image: etcd37.ref})
 	n.privateTmp()
 	n.kv("fill", "/registry/big/", "20000000")
 	n.mustTool("backup")
@@ -98,8 +99,9 @@ func TestConcurrentBackupsSerialise(t *testing.T) {
 }
 
 // kill -9 at each step of a restore, then restore again: it finishes the job.
+// On etcd 3.7: TestFaultCrashDuringRestore kills at the same failpoints on 3.6.
 func TestRestoreSurvivesKill9(t *testing.T) {
-	n := newNode(t, testbed.NodeOptions{})
+	n := newNode(t, testbed.NodeOptions{Image: etcd37.ref})
 	n.privateTmp()
 	n.kv("fill", "/registry/big/", "20000000")
 	n.kv("put-many", "/registry/k/", "100")

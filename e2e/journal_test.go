@@ -105,7 +105,7 @@ func snapshotKeys(t *testing.T, ctx context.Context, cli *clientv3.Client) (map[
 // durable: restore replays the chain onto the snapshot, and every key comes
 // back with its value, create revision, mod revision, version and lease.
 func TestJournalPowerCutRestore(t *testing.T) {
-	for _, img := range etcdImages {
+	for _, img := range etcdReleases {
 		t.Run(img.name, func(t *testing.T) { journalPowerCut(t, img.ref) })
 	}
 }

@@ -50,9 +50,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	// The containerd every bed of this run starts: Debian's from PATH, or the
-	// binaries of ERD_CONTAINERD_BIN (make e2e-containerd2); newNode logs the one
-	// each node actually runs.
+	// The containerd every bed of this run starts: the binaries of
+	// ERD_CONTAINERD_BIN (make e2e sets it to containerd 2.x), or Debian's 1.6
+	// from PATH when it is unset or empty (make e2e-containerd1); newNode logs
+	// the one each node actually runs.
 	path, version, err := testbed.ContainerdVersion(os.Getenv(testbed.ContainerdBinEnv))
 	if err != nil {
 		unlock()
@@ -60,18 +61,36 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: containerd under test: %s (%s)\n", version, path)
+	if os.Getenv(testbed.ContainerdBinEnv) == "" {
+		fmt.Fprintln(os.Stderr, "e2e: "+testbed.ContainerdBinEnv+" is empty: this is the legacy leg (containerd from PATH); make e2e runs containerd 2.x")
+	}
 	code := m.Run()
 	unlock()
 	printFaultSummary()
 	os.Exit(code)
 }
 
-// etcdImages are the two kinds of etcd image a cluster may run: official 3.6
-// with etcdutl, and Kubernetes-built 3.5 without it.
-var etcdImages = []struct{ name, ref string }{
-	{"etcd3.6", "registry.k8s.io/etcd:3.6.16-0"},
-	{"etcd3.5", "registry.k8s.io/etcd:3.5.21-0"},
-}
+type etcdImage struct{ name, ref string }
+
+var (
+	etcd37 = etcdImage{"etcd3.7", "registry.k8s.io/etcd:3.7.4-0"}
+	etcd36 = etcdImage{"etcd3.6", "registry.k8s.io/etcd:3.6.16-0"}
+	etcd35 = etcdImage{"etcd3.5", "registry.k8s.io/etcd:3.5.21-0"}
+)
+
+// etcdImages are the two kinds of etcd image a cluster may run: official ones
+// with etcdutl (3.6+) and Kubernetes-built 3.5 without it. Tests of what only
+// the kind of image changes (which binary runs, the image an old snapshot
+// recorded) loop over these.
+var etcdImages = []etcdImage{etcd36, etcd35}
+
+// etcdReleases adds etcd 3.7, what kubeadm 1.37 deploys, for the tests of what
+// a new etcd release can break: backup -> reboot -> restore with exec and a
+// sidecar, the cold copy of the data dir, the restore fallbacks, the journal's
+// replay and the private etcd. The kill -9 tests at each failpoint
+// (TestBackupSurvivesKill9, TestRestoreSurvivesKill9) run on 3.7 alone: the
+// fault tests at the same failpoints run on 3.6.
+var etcdReleases = []etcdImage{etcd37, etcd36, etcd35}
 
 type node struct {
 	*testbed.Bed

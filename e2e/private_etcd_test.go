@@ -30,7 +30,7 @@ import (
 // stopped leaves no container or FIFO directory, and a data dir the cluster's
 // etcd starts from with the write in it.
 func TestPrivateEtcd(t *testing.T) {
-	for _, img := range etcdImages {
+	for _, img := range etcdReleases {
 		t.Run(img.name, func(t *testing.T) { privateEtcd(t, img.ref) })
 	}
 }

@@ -44,7 +44,7 @@ func dataDirEntries(t *testing.T, dir string) []string {
 
 // A corrupted newest snapshot is passed over, loudly, for the next older one.
 func TestRestoreSkipsCorruptSnapshot(t *testing.T) {
-	for _, img := range etcdImages {
+	for _, img := range etcdReleases {
 		t.Run(img.name, func(t *testing.T) {
 			n := newNode(t, testbed.NodeOptions{Image: img.ref})
 			n.kv("put", "/registry/a", "first")
@@ -79,7 +79,7 @@ func TestRestoreSkipsCorruptSnapshot(t *testing.T) {
 
 // containerd lost the image: the restore imports it from the backup dir's archive.
 func TestRestoreImportsArchivedImage(t *testing.T) {
-	for _, img := range etcdImages {
+	for _, img := range etcdReleases {
 		t.Run(img.name, func(t *testing.T) {
 			n := newNode(t, testbed.NodeOptions{Image: img.ref})
 			n.kv("put-many", "/registry/x/", "50")

@@ -111,7 +111,7 @@ func (n *node) sourceOf(id string) string {
 // data dir: every write etcd acknowledged, also those after the last cron
 // backup, comes back, and the next restore has nothing to warn about.
 func TestShutdownBackupStopsEtcdAndCopiesDataDir(t *testing.T) {
-	for _, img := range etcdImages {
+	for _, img := range etcdReleases {
 		t.Run(img.name, func(t *testing.T) {
 			n := newNode(t, testbed.NodeOptions{Image: img.ref})
 			n.kv("put-many", "/registry/early/", "200")

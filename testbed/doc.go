@@ -8,7 +8,8 @@
 // The containerd is Debian's 1.6 from PATH (configuration version 2), or a 2.x
 // (configuration version 3) from the directory NodeOptions.ContainerdBin, or
 // ERD_CONTAINERD_BIN when that is empty: build-containerd2.sh puts containerd,
-// containerd-shim-runc-v2 and ctr v2.4.2 there (`make containerd2`). That
+// containerd-shim-runc-v2 and ctr v2.4.2 there (`make containerd2`; `make e2e`
+// sets ERD_CONTAINERD_BIN to it, `make e2e-containerd1` empties it). That
 // directory goes first in containerd's PATH, so it starts the shim of its own
 // version. Either way containerd runs in a mount namespace of its own with a
 // private /run.

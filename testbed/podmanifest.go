@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -31,7 +32,9 @@ type ManifestOptions struct {
 	QuotaBackendBytes int64 // 0: flag omitted (kubeadm omits it by default)
 
 	// ExtraArgs are etcd flags as kubeadm's etcd.local.extraArgs gives them:
-	// name (without "--") to value, replacing kubeadm's own value of a flag.
+	// name (without "--") to value. kubeadm drops its own flag of that name and
+	// writes the extra ones after its sorted flags, in the configuration's
+	// order: here in name order.
 	ExtraArgs map[string]string
 }
 
@@ -57,7 +60,10 @@ const (
 //   - etcd ≥3.6 or an unparsable tag (kubeadm ≥1.34):
 //     --feature-gates=InitialCorruptCheck=true, --watch-progress-notify-interval=5s,
 //     probes on the named container port "probe-port", and no creationTimestamp
-//     (k8s.io/apimachinery ≥0.34 omits the zero timestamp).
+//     (k8s.io/apimachinery ≥0.34 omits the zero timestamp). kubeadm 1.36+
+//     writes this layout for every etcd, and 1.37 (etcd 3.7, which refuses
+//     every --experimental-* flag) writes it unchanged: checked against
+//     v1.37.2's cmd/kubeadm/app/phases/etcd/local.go.
 //
 // Probes: liveness /livez, readiness /readyz, startup /readyz, all HTTP on
 // 127.0.0.1 (::1 for an IPv6 advertise address) at MetricsPort.
@@ -165,24 +171,23 @@ func manifestPod(o ManifestOptions) (*corev1.Pod, bool, error) {
 	if o.QuotaBackendBytes > 0 {
 		args = append(args, arg{"quota-backend-bytes", strconv.FormatInt(o.QuotaBackendBytes, 10)})
 	}
-	for name, value := range o.ExtraArgs {
-		i := slices.IndexFunc(args, func(a arg) bool { return a.name == name })
-		if i < 0 {
-			args = append(args, arg{name, value})
-		} else {
-			args[i].value = value
-		}
-	}
-	// kubeadm's ArgumentsToCommand: sorted by name, then value.
+	// kubeadm's ArgumentsToCommand: its own flags sorted by name, then value,
+	// less those the extra args replace; then the extra args.
 	sort.Slice(args, func(i, j int) bool {
 		if args[i].name == args[j].name {
 			return args[i].value < args[j].value
 		}
 		return args[i].name < args[j].name
 	})
+	extra := slices.Sorted(maps.Keys(o.ExtraArgs))
 	command := []string{"etcd"}
 	for _, a := range args {
-		command = append(command, "--"+a.name+"="+a.value)
+		if _, replaced := o.ExtraArgs[a.name]; !replaced {
+			command = append(command, "--"+a.name+"="+a.value)
+		}
+	}
+	for _, name := range extra {
+		command = append(command, "--"+name+"="+o.ExtraArgs[name])
 	}
 
 	probePort := intstr.FromString(manifestProbePortName)
