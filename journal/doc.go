@@ -11,8 +11,9 @@
 // holds segment files (0600) named <first revision, 16 hex digits>.seg: the
 // first revision the segment holds, which is the previous segment's last
 // revision + 1 (the chain's start revision + 1 for the first). Segments are
-// preallocated (SegmentSize, fallocate; WriterOptions.ZeroFill writes the
-// zeros instead) and created under a temporary name, fsynced and renamed,
+// preallocated (SegmentSize of zeros written, so that a commit overwrites
+// blocks and its fdatasync is one cache flush; WriterOptions.Fallocate
+// instead) and created under a temporary name, fsynced and renamed,
 // so a segment exists whole with its header or not at all; after that each
 // commit is one write and one fdatasync. A new segment starts when the next
 // record does not fit.

@@ -17,9 +17,11 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 )
 
-// SegmentSize is a segment's preallocated size: large enough that a busy
-// cluster starts a new file rarely, small enough to read into memory whole.
-const SegmentSize = 16 << 20
+// SegmentSize is a segment's preallocated size, written as zeros when the
+// segment is created (see WriterOptions.Fallocate): each chain starts one,
+// so it is also what a rotation costs the disk. With compressed commits a
+// busy cluster fills one in tens of minutes.
+const SegmentSize = 4 << 20
 
 const (
 	fileMode  = 0o600
@@ -83,7 +85,7 @@ func createSegment(dir string, hdr *Header, firstRev, size int64, zeroFill bool)
 	if err := f.Chmod(fileMode); err != nil {
 		return fail(err)
 	}
-	if err := preallocate(f, size, zeroFill); err != nil {
+	if err := preallocate(f, 0, size, zeroFill); err != nil {
 		return fail(err)
 	}
 	if _, err := f.WriteAt(first, 0); err != nil {
@@ -102,15 +104,15 @@ func createSegment(dir string, hdr *Header, firstRev, size int64, zeroFill bool)
 	return f, int64(len(first)), nil
 }
 
-// preallocate reserves size bytes. fallocate is what etcd's WAL does; a
+// preallocate reserves the bytes from from to size. fallocate is what etcd's WAL does; a
 // filesystem without it gets a sparse file. zeroFill writes the zeros
 // instead, so that no commit later converts an unwritten extent (a
 // metadata change that costs ext4 a journal commit), at the price of
 // writing the segment twice.
-func preallocate(f *os.File, size int64, zeroFill bool) error {
+func preallocate(f *os.File, from, size int64, zeroFill bool) error {
 	if zeroFill {
-		zeros := make([]byte, 1<<20)
-		for off := int64(0); off < size; off += int64(len(zeros)) {
+		zeros := make([]byte, min(1<<20, max(size-from, 0)))
+		for off := from; off < size; off += int64(len(zeros)) {
 			n := min(int64(len(zeros)), size-off)
 			if _, err := f.WriteAt(zeros[:n], off); err != nil {
 				return err
@@ -118,7 +120,7 @@ func preallocate(f *os.File, size int64, zeroFill bool) error {
 		}
 		return nil
 	}
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	err := unix.Fallocate(int(f.Fd()), 0, from, size-from)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
 		err = f.Truncate(size)
 	}

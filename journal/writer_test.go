@@ -211,20 +211,25 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
-func TestZeroFillAndRealSync(t *testing.T) {
-	root := t.TempDir()
-	w, err := Create(root, Header{StartRev: 7}, WriterOptions{ZeroFill: true, SegmentSize: 1 << 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendRevs(t, w, 8, 20, 100)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st := w.Stats(); st.BytesWritten < 1<<16 {
-		t.Errorf("zero fill not counted: %+v", st)
-	}
-	if sum, err := Verify(root, w.Header().ChainID); err != nil || sum.LastRev != 20 {
-		t.Errorf("verify: %+v %v", sum, err)
+// TestZeroFillByDefault: a segment's zeros are written when it is created
+// (so that commits overwrite blocks: one cache flush per fdatasync), unless
+// Fallocate is asked for; both with the real fdatasync.
+func TestZeroFillByDefault(t *testing.T) {
+	for _, fallocate := range []bool{false, true} {
+		root := t.TempDir()
+		w, err := Create(root, Header{StartRev: 7}, WriterOptions{SegmentSize: 1 << 16, Fallocate: fallocate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendRevs(t, w, 8, 20, 100)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := w.Stats(); (st.BytesWritten >= 1<<16) == fallocate {
+			t.Errorf("fallocate %v: %d bytes written for a segment of %d", fallocate, st.BytesWritten, 1<<16)
+		}
+		if sum, err := Verify(root, w.Header().ChainID); err != nil || sum.LastRev != 20 {
+			t.Errorf("fallocate %v: verify: %+v %v", fallocate, sum, err)
+		}
 	}
 }
