@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,6 +10,10 @@ import (
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
+
+// ErrNothingToVerify means that the store, or the off-host target, holds no
+// snapshot at all: nothing was checked, which is not a failed check.
+var ErrNothingToVerify = errors.New("no snapshot to verify")
 
 // Snapshot checks one stored snapshot: its sha256, then etcd's own status of
 // the decompressed database in the recorded image, compared with the

@@ -13,6 +13,7 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
+	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
 )
 
 // exitRow is one documented exit code and the errors that end a run with it.
@@ -37,12 +38,14 @@ var exitCodes = []exitRow{
 	{13, "ambiguous", "several etcd containers still ran after `--pod-update-wait` and none is from the manifest's image; nothing done", is(erdrt.ErrEtcdAmbiguous)},
 	{14, "identity", "restore or verify from the off-host copies: the age identity is missing or matches none of their recipients; data dir left empty", is(offhost.ErrIdentity)},
 	{15, "offhost", "restore, list or verify `--offhost`: the off-host target is unreachable, refuses the credentials or has no such bucket; data dir left empty", is(offhost.ErrUnreachable, offhost.ErrDenied, offhost.ErrNoBucket)},
+	{18, "nothing-to-verify", "verify: the store, or the off-host target with `--offhost`, holds no snapshot; nothing was checked", is(verify.ErrNothingToVerify)},
 	{7, "no-snapshot", "restore: no usable snapshot; data dir left empty", is(store.ErrNoSnapshot)},
 	{11, "no-room", "restore: the tmpfs or memory is too small for the snapshot; nothing written", is(etcdtool.ErrNoRoom)},
 	{12, "in-use", "backup from the data dir: a process (etcd) still has it open; nothing copied", is(backup.ErrDataDirInUse)},
 	{9, "suspect", "backup: revision went backwards; snapshot kept aside as suspect", is(backup.ErrSuspect)},
 	{8, "verify", "a snapshot failed verification", is(etcdtool.ErrVerify)},
 	{3, "config", "manifest or backup dir unusable", func(err error) bool { return as[configError](err) || as[*install.ConfigError](err) }},
+	{17, "broken", "status: backups or the next boot's restore cannot work (containerd not reachable, etcd not running, the backup dir missing or read-only, the data dir empty although snapshots exist); each is a `FAIL` line", is(errBroken)},
 	{10, "needs-action", "status: something needs attention", is(errNeedsAction)},
 	{1, "failure", "failure not listed below", func(error) bool { return true }},
 }
@@ -107,3 +110,6 @@ func (e configError) Unwrap() error { return e.error }
 
 // errNeedsAction is status finding something that needs attention.
 var errNeedsAction = errors.New("needs attention")
+
+// errBroken is status finding that backups cannot work at all.
+var errBroken = errors.New("backups cannot work")

@@ -61,7 +61,7 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 	defer func() {
 		writeMetrics(ctx, o.MetricsFile, metrics.RestoreRun(start, exitCode(err), restoreMetrics(res)))
 	}()
-	j, ctx, err := openJob(ctx, o.globalOptions, d)
+	j, ctx, err := openJob(ctx, o.globalOptions, d, false)
 	if err != nil {
 		return err
 	}

@@ -103,13 +103,16 @@ func verifyTargets(st *store.Store, o verifyOptions) ([]store.Known, error) {
 			return nil, err
 		}
 		suspect := store.Merge(sus, sp)
+		if o.All && len(known)+len(suspect) == 0 {
+			return nil, fmt.Errorf("%w: %s holds none", verify.ErrNothingToVerify, st.Dir)
+		}
 		if o.All {
 			return append(known, suspect...), nil
 		}
 		return byID(st, append(known, suspect...), o.IDs)
 	}
 	if len(known) == 0 {
-		return nil, fmt.Errorf("%w in %s", store.ErrNoSnapshot, st.Dir)
+		return nil, fmt.Errorf("%w: %s holds none", verify.ErrNothingToVerify, st.Dir)
 	}
 	n := slices.IndexFunc(known, func(k store.Known) bool { return k.Snap != nil })
 	if n < 0 {
