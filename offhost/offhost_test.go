@@ -220,7 +220,7 @@ func TestImport(t *testing.T) {
 	if snap.Meta.Seq != newest.Meta.Seq || snap.Meta.SHA256 != newest.Meta.SHA256 {
 		t.Errorf("imported seq %d sha %s, want %d %s", snap.Meta.Seq, snap.Meta.SHA256, newest.Meta.Seq, newest.Meta.SHA256)
 	}
-	if err := fresh.VerifyChecksum(snap); err != nil {
+	if err := fresh.VerifyChecksum(context.Background(), snap); err != nil {
 		t.Error(err)
 	}
 	// The next local backup sorts after the imported one.

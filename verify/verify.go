@@ -21,7 +21,7 @@ var ErrNothingToVerify = errors.New("no snapshot to verify")
 // otherwise). Its errors do not repeat the snapshot's id: the caller, who
 // chose the snapshot, names it once.
 func Snapshot(ctx context.Context, rt *erdrt.Runtime, st *store.Store, snap *store.Snapshot, workDir string) error {
-	if err := st.VerifyChecksum(snap); err != nil {
+	if err := st.VerifyChecksum(ctx, snap); err != nil {
 		return fmt.Errorf("%w: %w", etcdtool.ErrVerify, err)
 	}
 	img, err := etcdtool.RecordedImage(ctx, rt, st, snap.Meta.Image)
@@ -41,7 +41,7 @@ func Snapshot(ctx context.Context, rt *erdrt.Runtime, st *store.Store, snap *sto
 	if err != nil {
 		return err
 	}
-	if err := etcdtool.Decompress(st, snap, w.SnapshotFile()); err != nil {
+	if err := etcdtool.Decompress(ctx, st, snap, w.SnapshotFile()); err != nil {
 		return fmt.Errorf("%w: %w", etcdtool.ErrVerify, err)
 	}
 	if err := w.CheckStatus(ctx, snap); err != nil {
