@@ -260,6 +260,52 @@ func TestImport(t *testing.T) {
 	}
 }
 
+// A wrong identity fails (ErrIdentity) before the image archive is fetched;
+// a copy whose object is not what its manifest says fails (ErrCorrupt) and
+// never appears in the store.
+func TestImportChecksFirst(t *testing.T) {
+	f := newFixture(t)
+	snap := f.backup(t, 20)
+	digest := snap.Meta.Image.Digest
+	if err := f.st.WriteImageArchive(digest, func(w io.Writer) error { _, err := io.WriteString(w, "an image archive"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	f.copy(t)
+
+	other, _ := age.GenerateX25519Identity()
+	wrong := filepath.Join(t.TempDir(), "wrong.txt")
+	if err := os.WriteFile(wrong, []byte(other.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty, _ := store.Open(filepath.Join(t.TempDir(), "empty"))
+	bad := NewSource(f.cfg, wrong, quiet)
+	ms, err := bad.Snapshots(context.Background())
+	if err != nil || len(ms) != 1 {
+		t.Fatal(ms, err)
+	}
+	if _, err := bad.Import(context.Background(), empty, &ms[0]); !errors.Is(err, ErrIdentity) {
+		t.Errorf("wrong identity: %v, want ErrIdentity", err)
+	}
+	if empty.HasImageArchive(digest) {
+		t.Error("a wrong identity fetched the image archive first")
+	}
+
+	// The manifest's record of the data object disagrees with the object.
+	src := NewSource(f.cfg, f.identity, quiet)
+	ms, err = src.Snapshots(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := src.manifests[keyOf(&ms[0])]
+	man.Data.SHA256 = strings.Repeat("0", 64)
+	if _, err := src.Import(context.Background(), empty, &ms[0]); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("object unlike its manifest: %v, want ErrCorrupt", err)
+	}
+	if snaps, _, _ := empty.List(); len(snaps) != 0 {
+		t.Errorf("the import left %d snapshots", len(snaps))
+	}
+}
+
 // A target that is gone (the share not mounted) fails the copy, which only
 // warns: the local snapshots are as they were, status shows the backlog and
 // the error, and the next run sends the backlog.
