@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"text/template"
@@ -189,10 +190,25 @@ func (p *plan) run(ctx context.Context, argv ...string) error {
 		return nil
 	}
 	if err := p.d.Run(ctx, argv); err != nil {
+		var ee *exec.ExitError
+		if argv[0] == p.data.Binary && errors.As(err, &ee) && ee.ExitCode() > 0 {
+			err = &ToolExit{Code: ee.ExitCode(), Err: err}
+		}
 		return fmt.Errorf("%s: %w", join(argv), err)
 	}
 	return nil
 }
+
+// ToolExit is etcd-ramdisk itself, run by install or uninstall as a step
+// (restore), ending with one of its documented exit codes: install ends with
+// the same code (7: no usable snapshot, 11: no room), not a mere failure.
+type ToolExit struct {
+	Code int
+	Err  error
+}
+
+func (e *ToolExit) Error() string { return e.Err.Error() }
+func (e *ToolExit) Unwrap() error { return e.Err }
 
 // erd is the command line of etcd-ramdisk with the installed global flags.
 func (p *plan) erd(verb ...string) []string {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"flag"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -416,14 +418,30 @@ func TestInstallNowRestoreFailureLeavesKubeletStopped(t *testing.T) {
 	root := newRoot(t)
 	o := options(root)
 	o.live, o.Now = true, true
-	node := &fakeNode{fail: map[string]error{"etcd-ramdisk restore": errors.New("exit status 7")}}
+	node := &fakeNode{fail: map[string]error{"etcd-ramdisk restore": exitError(t, 7)}}
 	_, err := Install(context.Background(), node.deps(), o)
 	if err == nil || !strings.Contains(err.Error(), "kubelet left stopped") {
 		t.Fatalf("got %v", err)
 	}
+	// restore's own exit code goes through, for install to exit with it.
+	var te *ToolExit
+	if !errors.As(err, &te) || te.Code != 7 {
+		t.Errorf("got %v, want a ToolExit with restore's code 7", err)
+	}
 	if slices.Contains(node.calls, "systemctl start kubelet") {
 		t.Errorf("started kubelet after a failed restore: %v", node.calls)
 	}
+}
+
+// exitError is what exec returns for a process that exited with code.
+func exitError(t *testing.T, code int) error {
+	t.Helper()
+	err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", code)).Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != code {
+		t.Fatalf("sh exit %d: %v", code, err)
+	}
+	return err
 }
 
 func TestDryRunWritesNothing(t *testing.T) {

@@ -50,8 +50,13 @@ var exitCodes = []exitRow{
 	{1, "failure", "failure not listed below", func(error) bool { return true }},
 }
 
-// exitCode is the code a run that ended with err exits with.
+// exitCode is the code a run that ended with err exits with. A step that ran
+// etcd-ramdisk itself (install's restore) passes its documented code through.
 func exitCode(err error) int {
+	var te *install.ToolExit
+	if errors.As(err, &te) && slices.ContainsFunc(exitCodes, func(r exitRow) bool { return r.code == te.Code }) {
+		return te.Code
+	}
 	for _, r := range exitCodes {
 		if r.match(err) {
 			return r.code

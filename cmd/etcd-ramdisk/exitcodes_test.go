@@ -82,6 +82,8 @@ func TestExitCodes(t *testing.T) {
 		{"no bucket (offhost/s3.go)", fmt.Errorf("%s: %w: %q on %s (create it first)", "list", offhost.ErrNoBucket, "b", "https://s3"), 15},
 		{"SIGTERM while waiting for the lock", lockCancelled, 16},
 		{"--timeout", fmt.Errorf("etcdctl: %w", context.DeadlineExceeded), 16},
+		{"install: its restore step exited 7 (install.go run)", fmt.Errorf("x restore: %w; kubelet left stopped", &install.ToolExit{Code: 7, Err: errors.New("exit status 7")}), 7},
+		{"install: its restore step exited 11", fmt.Errorf("x restore: %w", &install.ToolExit{Code: 11, Err: errors.New("exit status 11")}), 11},
 	} {
 		if tc.want != 0 && tc.err == nil {
 			t.Errorf("%s: no error to map", tc.name)
