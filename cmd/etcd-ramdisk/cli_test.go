@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"golang.org/x/sys/unix"
@@ -75,5 +77,17 @@ func readOnly(t *testing.T, dir string) {
 	})
 	if err := unix.Mount("", dir, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// restore --data-dir onto a mistyped path whose parent is missing fails as a
+// config error (3) before anything runs, and creates nothing.
+func TestRestoreDataDirMissingParent(t *testing.T) {
+	e := newEnv(t)
+	e.writeSnapshot(t, time.Now().Add(-time.Minute), 100, store.Good)
+	o := restoreOptions{globalOptions: e.g, DataDir: filepath.Join(e.dir, "var", "lib", "etcd-typo", "data")}
+	wantExit(t, runRestore(context.Background(), o, e.d), 3, "restore creates the data dir, never its parents")
+	if _, err := os.Stat(filepath.Join(e.dir, "var")); !os.IsNotExist(err) {
+		t.Errorf("restore created %s: %v", filepath.Join(e.dir, "var"), err)
 	}
 }

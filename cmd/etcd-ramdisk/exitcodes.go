@@ -11,6 +11,7 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/install"
 	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
+	"github.com/etcd-ramdisk/etcd-ramdisk/restore"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/verify"
@@ -44,7 +45,9 @@ var exitCodes = []exitRow{
 	{12, "in-use", "backup from the data dir: a process (etcd) still has it open; nothing copied", is(backup.ErrDataDirInUse)},
 	{9, "suspect", "backup: revision went backwards; snapshot kept aside as suspect", is(backup.ErrSuspect)},
 	{8, "verify", "a snapshot failed verification", is(etcdtool.ErrVerify)},
-	{3, "config", "manifest or backup dir unusable", func(err error) bool { return as[configError](err) || as[*install.ConfigError](err) }},
+	{3, "config", "manifest, backup dir or restore's `--data-dir` unusable (restore never creates a data dir's parents)", func(err error) bool {
+		return as[configError](err) || as[*install.ConfigError](err) || errors.Is(err, restore.ErrDataDir)
+	}},
 	{17, "broken", "status: backups or the next boot's restore cannot work (containerd not reachable, etcd not running, the backup dir missing or read-only, the data dir empty although snapshots exist); each is a `FAIL` line", is(errBroken)},
 	{10, "needs-action", "status: something needs attention", is(errNeedsAction)},
 	{1, "failure", "failure not listed below", func(error) bool { return true }},
