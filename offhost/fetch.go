@@ -20,6 +20,7 @@ type Source struct {
 	ids       []age.Identity
 	idErr     error
 	manifests map[key]*Manifest
+	remote    int // complete copies on the target, as last listed
 	log       *slog.Logger
 }
 
@@ -58,6 +59,7 @@ func (s *Source) Snapshots(ctx context.Context) ([]store.Metadata, error) {
 		s.log.Warn("off-host: not a usable copy", "object", p.Name, "err", p.Err)
 	}
 	var out []store.Metadata
+	s.remote = len(l.Snapshots)
 	for i := range l.Snapshots {
 		m := l.Snapshots[i].Manifest
 		s.manifests[keyOf(&m.Snapshot)] = &m
@@ -118,7 +120,43 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 		return nil, fmt.Errorf("import %s from %s: %w", m.ID, s.t, err)
 	}
 	s.log.Info("off-host: snapshot fetched", "id", m.ID, "seq", m.Seq, "from", s.t.String())
+	s.recordFetch(st, man)
 	return snap, nil
+}
+
+// recordFetch notes in st's off-host state that the fetched copy, and its
+// image archive, are on the target: status then counts the copy restore came
+// from as copied (not "no copy yet, 1 waiting"), and the next backup's copy
+// sends only what is newer and never the image archive again. It only logs
+// on failure: the snapshot is in the store either way.
+func (s *Source) recordFetch(st *store.Store, man *Manifest) {
+	unlock, err := lockCopy(st)
+	if err != nil {
+		s.log.Warn("off-host: state not updated after the fetch", "err", err)
+		return
+	}
+	defer unlock()
+	state, err := ReadState(st, s.cfg)
+	if err != nil {
+		s.log.Warn("off-host: state not updated after the fetch", "err", err)
+		return
+	}
+	k := keyOf(&man.Snapshot)
+	if k.compare(state.Newest) > 0 {
+		state.Newest = k
+		t := man.Snapshot.Time
+		state.LastCopy, state.LastCopyID = &t, man.Snapshot.ID
+	}
+	state.RemoteSnapshots = s.remote
+	if man.Image != nil {
+		if state.Images == nil {
+			state.Images = map[string]Ref{}
+		}
+		state.Images[man.Snapshot.Image.Digest] = *man.Image
+	}
+	if err := writeState(st, state); err != nil {
+		s.log.Warn("off-host: state not updated after the fetch", "err", err)
+	}
 }
 
 // importImage fetches the image archive when st has none; a failure only

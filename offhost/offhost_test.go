@@ -306,6 +306,58 @@ func TestImportChecksFirst(t *testing.T) {
 	}
 }
 
+// After a restore from the target (a rebuilt node), the copy it came from
+// counts as on the target: no backlog, the copy named, and the next backup's
+// copy sends the new snapshot but not the image archive the target holds.
+func TestFetchRecordsState(t *testing.T) {
+	f := newFixture(t)
+	snap := f.backup(t, 20)
+	digest := snap.Meta.Image.Digest
+	if err := f.st.WriteImageArchive(digest, func(w io.Writer) error { _, err := io.WriteString(w, "an image archive"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	f.copy(t)
+	f.backup(t, 21)
+	f.copy(t)
+
+	fresh, err := store.Open(filepath.Join(t.TempDir(), "rebuilt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewSource(f.cfg, f.identity, quiet)
+	ms, err := src.Snapshots(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Import(context.Background(), fresh, &ms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Summarize(fresh, f.cfg, mustList(t, fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Backlog != 0 || sum.RemoteSnapshots != 2 || sum.LastCopyID != got.Meta.ID || sum.LastCopy == nil {
+		t.Errorf("after the fetch: %+v, want no backlog, 2 on the target, last copy %s", sum, got.Meta.ID)
+	}
+
+	image := filepath.Join(f.target, filepath.FromSlash(imageName(digest)))
+	before, err := os.Stat(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Write(context.Background(), testMeta(baseTime.Add(time.Hour), 30), strings.NewReader("newer"), store.Good); err != nil {
+		t.Fatal(err)
+	}
+	r := Copy(context.Background(), f.cfg, fresh, quiet)
+	if r.Err != nil || len(r.Uploaded) != 1 {
+		t.Fatalf("first copy after the fetch: %+v", r)
+	}
+	if after, err := os.Stat(image); err != nil || !os.SameFile(before, after) {
+		t.Errorf("the image archive was sent again (%v)", err)
+	}
+}
+
 // A target that is gone (the share not mounted) fails the copy, which only
 // warns: the local snapshots are as they were, status shows the backlog and
 // the error, and the next run sends the backlog.
