@@ -258,6 +258,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Shutdown.Last != nil {
 		line("shutdown", "%s", r.Shutdown.text())
 	}
+	if r.Shutdown.StaleAcknowledged != "" {
+		line("restore", "%s", r.Shutdown.StaleAcknowledged)
+	}
 	if r.Shutdown.Kubelet != "" {
 		line("kubelet", "%s", r.Shutdown.Kubelet)
 	}

@@ -52,6 +52,7 @@ func newApp() *cli.App {
 			defragCommand(),
 			statusCommand(),
 			journalCommand(),
+			ackRestoreCommand(),
 			installCommand(), uninstallCommand(),
 			versionCommand(),
 		},
