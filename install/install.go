@@ -260,6 +260,9 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}
 	p.noteKubeletShutdown()
 	if !p.live() {
+		// Under --root nothing here can say whether the tmpfs is mounted:
+		// the next step is the one for a node that has not switched yet.
+		p.res.Next = p.nextSteps()
 		return p.res, nil
 	}
 	mounted, err := d.Mounted(p.data.DataDir)
@@ -278,15 +281,21 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 		}
 		return p.res, p.startJournal(ctx)
 	default:
-		p.res.Next = []string{"reboot (after kubelet stops, its ExecStopPost stops etcd and backs up its data dir; at boot the tmpfs is mounted and restore fills it),",
-			"or switch now with `etcd-ramdisk install --now`, which runs:",
-			"systemctl stop kubelet",
-			"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
-			join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
-			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet",
-			"systemctl restart " + assets.JournalUnitName}
+		p.res.Next = p.nextSteps()
 	}
 	return p.res, nil
+}
+
+// nextSteps is what is left to do on a node whose etcd does not run from
+// the tmpfs yet.
+func (p *plan) nextSteps() []string {
+	return []string{"reboot (after kubelet stops, its ExecStopPost stops etcd and backs up its data dir; at boot the tmpfs is mounted and restore fills it),",
+		"or switch now with `etcd-ramdisk install --now`, which runs:",
+		"systemctl stop kubelet",
+		"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
+		join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
+		"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet",
+		"systemctl restart " + assets.JournalUnitName}
 }
 
 // noteKubeletShutdown says who stops etcd at shutdown: with kubelet's graceful

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
+	"github.com/etcd-ramdisk/etcd-ramdisk/kubelet"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
@@ -561,5 +562,25 @@ func TestExecStartPreFailsClosed(t *testing.T) {
 	}
 	if len(pre) != 1 || !strings.HasPrefix(pre[0], "ExecStartPre=/usr/local/bin/etcd-ramdisk ") || !strings.HasSuffix(pre[0], " restore") {
 		t.Errorf("ExecStartPre lines %q: want one, calling restore without a prefix (a \"-\" would start an empty etcd)", pre)
+	}
+}
+
+// A dry run under --root prints what install prints: the graceful-shutdown
+// finding and the next step.
+func TestDryRunUnderRootSaysWhatIsNext(t *testing.T) {
+	root := newRoot(t)
+	writeFile(t, root, kubelet.DefaultConfigPath, []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nshutdownGracePeriod: 30s\nshutdownGracePeriodCriticalPods: 10s\n"), 0o644)
+	o := options(root)
+	o.DryRun = true
+	res, err := Install(context.Background(), (&fakeNode{euid: 1000}).deps(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	res.Report(&out)
+	for _, want := range []string{"next: reboot", "etcd-ramdisk install --now", "kubelet: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run under --root lacks %q:\n%s", want, out.String())
+		}
 	}
 }
