@@ -10,6 +10,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/ctxio"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/hashpipe"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -32,7 +33,7 @@ func Decompress(ctx context.Context, st *store.Store, snap *store.Snapshot, dst 
 	defer f.Close()
 	tc := newTrailerCheck()
 	pipe := hashpipe.New(tc, 4, 1<<20)
-	err = copyAndHash(f, ctxio.Reader(ctx, r), pipe)
+	err = copyAndHash(f, progress.Reader(ctx, ctxio.Reader(ctx, r), "decompress "+snap.Meta.ID, snap.Meta.RawSize), pipe)
 	pipe.Close()
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"filippo.io/age"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -93,7 +94,7 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 		return nil, fmt.Errorf("import %s: %w", m.ID, err)
 	}
 	defer rc.Close()
-	src := &trackedReader{r: rc}
+	src := &trackedReader{r: progress.Reader(ctx, rc, "download "+man.Data.Name, man.Data.Size)}
 	sent := newHashCounter()
 	var data io.Reader = io.TeeReader(src, sent)
 	if man.encrypted() {

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/ctxio"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 )
 
 // VerifyChecksum reads the whole stored file and compares its size and
@@ -27,7 +28,7 @@ func (s *Store) VerifyChecksum(ctx context.Context, snap *Snapshot) error {
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, ctxio.Reader(ctx, f))
+	n, err := io.Copy(h, progress.Reader(ctx, ctxio.Reader(ctx, f), "sha256 "+snap.Meta.ID, snap.Meta.StoredSize))
 	if err != nil {
 		return fmt.Errorf("checksum: %w", err)
 	}

@@ -91,3 +91,25 @@ func TestRestoreDataDirMissingParent(t *testing.T) {
 		t.Errorf("restore created %s: %v", filepath.Join(e.dir, "var"), err)
 	}
 }
+
+// Progress goes only to a terminal: a pipe (cron's mail, the journal) gets
+// none.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if terminal(w) != nil {
+		t.Error("a pipe taken for a terminal")
+	}
+	pty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pty.Close()
+	if terminal(pty) == nil {
+		t.Error("a pseudo-terminal not taken for a terminal")
+	}
+}
