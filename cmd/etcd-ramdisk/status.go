@@ -21,7 +21,7 @@ func statusCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 			&cli.DurationFlag{Name: "max-backup-age", Value: status.DefaultMaxBackupAge, Usage: "warn when the newest good backup is older"},
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "look for the drop-in, cron file, fstab and the journal's state under this root"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "the install root, as for `install --root`: look for what install writes there (drop-in, cron file, fstab, kubelet's config) and the journal's state under it; the manifest and the backup dir come from their own flags"},
 			// No environment variable, unlike the jobs' --metrics-file: status
 			// writes nothing unless asked on its command line.
 			&cli.StringFlag{Name: "metrics-file", Usage: "record the journal's figures for node_exporter's textfile collector in `PATH` (*.prom; may be shared with backup, restore and defrag)"},
