@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/offhost"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
 
@@ -44,5 +45,67 @@ func TestRestoreElsewhereLeavesTheRecord(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Dir(typo)); !os.IsNotExist(err) {
 		t.Errorf("restore created %s: %v", filepath.Dir(typo), err)
+	}
+}
+
+// After a restore from the off-host copies (a dead disk), status counts the
+// copy restore came from as on the target (no "no copy yet, 1 waiting", no
+// warning that copies stall), and the first backup after it does not send
+// the image archive the target holds again. A wrong identity fails (14)
+// before the image archive is downloaded.
+func TestOffhostRestoreCountsTheCopy(t *testing.T) {
+	n := newNode(t, testbed.NodeOptions{})
+	nas := filepath.Join(n.Dir, "nas")
+	if err := os.MkdirAll(nas, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(nas, offhost.MarkerName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := newIdentity(t, n.Dir, "identity.txt")
+	conf := writePrivate(t, filepath.Join(n.Dir, "offhost"), "offhost.yaml", "dir: "+nas+"\nrecipients: ["+id.recipient+"]\n")
+	env := []string{"ETCD_RAMDISK_OFFHOST_CONFIG=" + conf}
+	n.kv("put-many", "/registry/oh/", "100")
+	if r := n.mustToolEnv(env, "backup"); !strings.Contains(r.stdout, "off-host: copied") {
+		t.Fatalf("backup: %q, want it copied", r.stdout)
+	}
+	images, _ := filepath.Glob(filepath.Join(nas, "images", "*"))
+	if len(images) != 1 {
+		t.Fatalf("image archives on the target: %v, want one", images)
+	}
+	image, err := os.Stat(images[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n.wipeDisk()
+	wrong := newIdentity(t, n.Dir, "wrong.txt")
+	if r := n.toolEnv(env, "restore", "--offhost-identity", wrong.path); r.code != 14 {
+		t.Errorf("restore with a wrong identity: exit %d, want 14", r.code)
+	}
+	if got, _ := filepath.Glob(filepath.Join(n.BackupDir(), "images", "*")); len(got) != 0 {
+		t.Errorf("a restore with a wrong identity downloaded the image archive: %v", got)
+	}
+	r := n.mustToolEnv(env, "restore", "--offhost-identity", id.path)
+	if !strings.Contains(r.stdout, "fetched from the off-host copies") {
+		t.Fatalf("restore: %q, want it fetched from the target", r.stdout)
+	}
+	restored := n.localIDsOldestFirst()
+	oh, warns := n.offhostStatus(env)
+	if oh.Backlog != 0 || oh.RemoteSnapshots != 1 || oh.LastCopyID != restored[0] {
+		t.Errorf("status after the restore from the target: %+v, want no backlog, 1 on the target, last copy %s", oh, restored[0])
+	}
+	rs := n.toolEnv(env, "status", "--max-backup-age", "1ns")
+	if strings.Contains(rs.stdout, "no copy yet") || strings.Contains(rs.stdout, "not yet copied") {
+		t.Errorf("status speaks of the restored copy as not copied (warnings %q):\n%s", warns, rs.stdout)
+	}
+
+	n.startEtcd()
+	n.kv("put", "/registry/after", "x")
+	if r := n.mustToolEnv(env, "backup"); !strings.Contains(r.stdout, "off-host: copied") {
+		t.Fatalf("backup after the restore: %q, want it copied", r.stdout)
+	}
+	if after, err := os.Stat(images[0]); err != nil || !os.SameFile(image, after) {
+		t.Errorf("the first backup after the restore sent the image archive again (%v)", err)
 	}
 }
