@@ -37,7 +37,10 @@ func WorkDir(st *store.Store) (dir string, done func(), err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("verify staging dir: %w", err)
 	}
-	return dir, func() { os.RemoveAll(dir) }, nil
+	return dir, func() {
+		os.RemoveAll(dir)
+		os.Remove(parent) // only when no other run stages there
+	}, nil
 }
 
 // sweep removes the staging dirs whose process is gone (a pid alone could
