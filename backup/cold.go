@@ -12,6 +12,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/ctxio"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
@@ -56,7 +57,7 @@ func (r *run) cold(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := copyUnused(db, dataDir, w.SnapshotFile()); err != nil {
+	if err := copyUnused(ctx, db, dataDir, w.SnapshotFile()); err != nil {
 		return nil, err
 	}
 	status, err := w.Status(ctx)
@@ -131,7 +132,7 @@ func (r *run) coldStaging(ctx context.Context) (string, error) {
 // the same lock when it opens the database, so it cannot start writing during
 // the copy; an etcd still running makes this fail instead of copying a file
 // that is being written.
-func copyUnused(db, dataDir, dst string) error {
+func copyUnused(ctx context.Context, db, dataDir, dst string) error {
 	src, err := os.Open(db)
 	if err != nil {
 		return fmt.Errorf("cold snapshot: %w", err)
@@ -151,7 +152,7 @@ func copyUnused(db, dataDir, dst string) error {
 		return fmt.Errorf("cold snapshot: %w", err)
 	}
 	defer out.Close()
-	if _, err := io.Copy(out, src); err != nil {
+	if _, err := io.Copy(out, ctxio.Reader(ctx, src)); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
 			return fmt.Errorf("%w: no room to stage the data-dir copy in %s: %w", etcdtool.ErrNoRoom, filepath.Dir(dst), err)
 		}

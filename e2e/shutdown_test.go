@@ -219,6 +219,7 @@ func TestFailedShutdownBackupIsReported(t *testing.T) {
 	if !strings.Contains(r.stdout, "WARNING: the last shutdown backup failed") {
 		t.Fatalf("restore stdout %q: want a warning about the failed shutdown backup", r.stdout)
 	}
+	n.startEtcd() // kubelet's part after the restore: status would fail on a stopped etcd (exit 17)
 	st := n.toolEnv(bootEnv("boot-2"), "status")
 	if st.code != 10 || !strings.Contains(st.stdout, "this boot's etcd may be older than its last state") || !strings.Contains(st.stdout, "last shutdown backup failed") {
 		t.Fatalf("status exit %d:\n%s\nwant exit 10 with both warnings", st.code, st.stdout)

@@ -19,8 +19,8 @@ func TestStatusWarnings(t *testing.T) {
 	status := func() result { return n.tool("status", "--root", root) }
 
 	r := status()
-	if r.code != 10 || !strings.Contains(r.stdout, "no good backup") {
-		t.Errorf("before any backup: exit %d, want 10 and a no-backup warning:\n%s", r.code, r.stdout)
+	if r.code != 17 || !strings.Contains(r.stdout, "no good backup") || !strings.Contains(r.stdout, "FAIL backup dir: ") {
+		t.Errorf("installed, before any backup: exit %d, want 17, a no-backup warning and the missing backup dir:\n%s", r.code, r.stdout)
 	}
 	n.kv("put", "/registry/s", "1")
 	n.mustTool("backup")
@@ -89,4 +89,67 @@ func TestDefragAndPrune(t *testing.T) {
 	if got := len(n.list().Snapshots); got != 1 {
 		t.Errorf("after prune --keep-last 1: %d snapshots", got)
 	}
+}
+
+// status never says "OK" when backups cannot work: each cause is a FAIL line
+// naming the part and exit 17, on a real node.
+func TestStatusWhenBackupsCannotWork(t *testing.T) {
+	n := newNode(t, testbed.NodeOptions{})
+	n.kv("put", "/registry/s", "1")
+	n.mustTool("backup")
+	if r := n.tool("status"); r.code != 0 || !strings.Contains(r.stdout, "etcd:        running") {
+		t.Fatalf("healthy node: exit %d\n%s", r.code, r.stdout)
+	}
+	fails := func(what, want string) {
+		t.Helper()
+		r := n.tool("status")
+		if r.code != 17 || !strings.Contains(r.stdout, "\nFAIL "+want) || strings.Contains(r.stdout, "OK ") {
+			t.Errorf("%s: exit %d, want 17 and a line FAIL %s…:\n%s", what, r.code, want, r.stdout)
+		}
+	}
+
+	// The backup dir read-only: status says so, and backup exits 3 before
+	// etcd is asked for a snapshot (nothing new in etcd's log of snapshots).
+	unmount := bindReadOnly(t, n.BackupDir())
+	fails("backup dir read-only", "backup dir ")
+	if r := n.tool("backup"); r.code != 3 || !strings.Contains(r.stderr, "not writable") || strings.Contains(r.stderr, "revision") {
+		t.Errorf("backup into a read-only backup dir: exit %d, want 3 before etcd is asked\n%s", r.code, r.stderr)
+	}
+	unmount()
+
+	if err := n.StopEtcd(n.ctx); err != nil {
+		t.Fatal(err)
+	}
+	fails("etcd's pod stopped", "etcd: no running etcd container")
+
+	n.reboot() // the tmpfs comes back empty; nothing restores it
+	fails("data dir empty after a boot", "data dir: "+n.DataDir()+" holds no etcd database")
+
+	if err := n.Containerd.PowerOff(); err != nil {
+		t.Fatal(err)
+	}
+	fails("containerd stopped", "containerd: ")
+}
+
+// bindReadOnly makes dir read-only (for root too) until the returned
+// function, or the test's end, undoes it.
+func bindReadOnly(t *testing.T, dir string) func() {
+	t.Helper()
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	mounted := true
+	undo := func() {
+		if mounted {
+			mounted = false
+			if err := unix.Unmount(dir, 0); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(undo)
+	if err := unix.Mount("", dir, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+	return undo
 }

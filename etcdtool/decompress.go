@@ -1,13 +1,16 @@
 package etcdtool
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/ctxio"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/hashpipe"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -17,7 +20,7 @@ import (
 // trailer's hash in a goroutine of its own, so the pass takes about as long as
 // the slower of the two. The file is complete and checked only when it
 // returns nil.
-func Decompress(st *store.Store, snap *store.Snapshot, dst string) error {
+func Decompress(ctx context.Context, st *store.Store, snap *store.Snapshot, dst string) error {
 	r, err := st.OpenRaw(snap)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
@@ -30,9 +33,11 @@ func Decompress(st *store.Store, snap *store.Snapshot, dst string) error {
 	defer f.Close()
 	tc := newTrailerCheck()
 	pipe := hashpipe.New(tc, 4, 1<<20)
-	err = copyAndHash(f, r, pipe)
+	err = copyAndHash(f, progress.Reader(ctx, ctxio.Reader(ctx, r), "decompress "+snap.Meta.ID, snap.Meta.RawSize), pipe)
 	pipe.Close()
 	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return fmt.Errorf("decompress %s: %w", snap.Meta.ID, err)
 	case errors.Is(err, errNoSpace):
 		return fmt.Errorf("%w: no room to stage the snapshot in %s: %w", ErrNoRoom, filepath.Dir(dst), err)
 	case errors.Is(err, errStageWrite):

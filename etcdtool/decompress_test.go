@@ -56,7 +56,7 @@ func TestDecompressChecksTrailer(t *testing.T) {
 	} {
 		st, snap := storeRaw(t, c.raw, c.source)
 		dst := filepath.Join(t.TempDir(), "snapshot.db")
-		err := Decompress(st, snap, dst)
+		err := Decompress(context.Background(), st, snap, dst)
 		if c.wantBad {
 			if !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "trailer") {
 				t.Errorf("%s: err %v; want a bad snapshot naming the trailer", c.name, err)
@@ -85,8 +85,20 @@ func TestDecompressStoredCorruption(t *testing.T) {
 	if err := os.WriteFile(snap.Path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Decompress(st, snap, filepath.Join(t.TempDir(), "snapshot.db")); !errors.Is(err, ErrBadSnapshot) {
+	if err := Decompress(context.Background(), st, snap, filepath.Join(t.TempDir(), "snapshot.db")); !errors.Is(err, ErrBadSnapshot) {
 		t.Fatalf("err %v; want a bad snapshot", err)
+	}
+}
+
+// A decompress stops when the run's context ends (SIGTERM, --timeout): the
+// error is the context's, not a bad snapshot that restore would pass over.
+func TestDecompressCancelled(t *testing.T) {
+	st, snap := storeRaw(t, withTrailer(4<<20), store.SourceEtcd)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := Decompress(ctx, st, snap, filepath.Join(t.TempDir(), "snapshot.db"))
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("Decompress after cancel = %v, want context.Canceled and not a bad snapshot", err)
 	}
 }
 
@@ -113,7 +125,7 @@ func BenchmarkDecompress(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		dst := filepath.Join(dir, "snapshot.db")
-		if err := Decompress(st, snap, dst); err != nil {
+		if err := Decompress(context.Background(), st, snap, dst); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"text/template"
@@ -189,10 +190,25 @@ func (p *plan) run(ctx context.Context, argv ...string) error {
 		return nil
 	}
 	if err := p.d.Run(ctx, argv); err != nil {
+		var ee *exec.ExitError
+		if argv[0] == p.data.Binary && errors.As(err, &ee) && ee.ExitCode() > 0 {
+			err = &ToolExit{Code: ee.ExitCode(), Err: err}
+		}
 		return fmt.Errorf("%s: %w", join(argv), err)
 	}
 	return nil
 }
+
+// ToolExit is etcd-ramdisk itself, run by install or uninstall as a step
+// (restore), ending with one of its documented exit codes: install ends with
+// the same code (7: no usable snapshot, 11: no room), not a mere failure.
+type ToolExit struct {
+	Code int
+	Err  error
+}
+
+func (e *ToolExit) Error() string { return e.Err.Error() }
+func (e *ToolExit) Unwrap() error { return e.Err }
 
 // erd is the command line of etcd-ramdisk with the installed global flags.
 func (p *plan) erd(verb ...string) []string {
@@ -244,6 +260,9 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}
 	p.noteKubeletShutdown()
 	if !p.live() {
+		// Under --root nothing here can say whether the tmpfs is mounted:
+		// the next step is the one for a node that has not switched yet.
+		p.res.Next = p.nextSteps()
 		return p.res, nil
 	}
 	mounted, err := d.Mounted(p.data.DataDir)
@@ -262,15 +281,21 @@ func Install(ctx context.Context, d Deps, o Options) (*Result, error) {
 		}
 		return p.res, p.startJournal(ctx)
 	default:
-		p.res.Next = []string{"reboot (after kubelet stops, its ExecStopPost stops etcd and backs up its data dir; at boot the tmpfs is mounted and restore fills it),",
-			"or switch now with `etcd-ramdisk install --now`, which runs:",
-			"systemctl stop kubelet",
-			"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
-			join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
-			"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet",
-			"systemctl restart " + assets.JournalUnitName}
+		p.res.Next = p.nextSteps()
 	}
 	return p.res, nil
+}
+
+// nextSteps is what is left to do on a node whose etcd does not run from
+// the tmpfs yet.
+func (p *plan) nextSteps() []string {
+	return []string{"reboot (after kubelet stops, its ExecStopPost stops etcd and backs up its data dir; at boot the tmpfs is mounted and restore fills it),",
+		"or switch now with `etcd-ramdisk install --now`, which runs:",
+		"systemctl stop kubelet",
+		"(stops the etcd container through containerd; by hand: crictl stop $(crictl ps -q --name '^etcd$'))",
+		join(p.erd("backup", "--reason", store.ReasonInstall, "--from", backup.FromDataDir)),
+		"mount " + p.data.DataDir, join(p.erd("restore")), "systemctl start kubelet",
+		"systemctl restart " + assets.JournalUnitName}
 }
 
 // noteKubeletShutdown says who stops etcd at shutdown: with kubelet's graceful

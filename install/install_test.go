@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/backup"
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/kubelet"
 	"github.com/etcd-ramdisk/etcd-ramdisk/manifest"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
@@ -416,14 +419,30 @@ func TestInstallNowRestoreFailureLeavesKubeletStopped(t *testing.T) {
 	root := newRoot(t)
 	o := options(root)
 	o.live, o.Now = true, true
-	node := &fakeNode{fail: map[string]error{"etcd-ramdisk restore": errors.New("exit status 7")}}
+	node := &fakeNode{fail: map[string]error{"etcd-ramdisk restore": exitError(t, 7)}}
 	_, err := Install(context.Background(), node.deps(), o)
 	if err == nil || !strings.Contains(err.Error(), "kubelet left stopped") {
 		t.Fatalf("got %v", err)
 	}
+	// restore's own exit code goes through, for install to exit with it.
+	var te *ToolExit
+	if !errors.As(err, &te) || te.Code != 7 {
+		t.Errorf("got %v, want a ToolExit with restore's code 7", err)
+	}
 	if slices.Contains(node.calls, "systemctl start kubelet") {
 		t.Errorf("started kubelet after a failed restore: %v", node.calls)
 	}
+}
+
+// exitError is what exec returns for a process that exited with code.
+func exitError(t *testing.T, code int) error {
+	t.Helper()
+	err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", code)).Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != code {
+		t.Fatalf("sh exit %d: %v", code, err)
+	}
+	return err
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
@@ -543,5 +562,25 @@ func TestExecStartPreFailsClosed(t *testing.T) {
 	}
 	if len(pre) != 1 || !strings.HasPrefix(pre[0], "ExecStartPre=/usr/local/bin/etcd-ramdisk ") || !strings.HasSuffix(pre[0], " restore") {
 		t.Errorf("ExecStartPre lines %q: want one, calling restore without a prefix (a \"-\" would start an empty etcd)", pre)
+	}
+}
+
+// A dry run under --root prints what install prints: the graceful-shutdown
+// finding and the next step.
+func TestDryRunUnderRootSaysWhatIsNext(t *testing.T) {
+	root := newRoot(t)
+	writeFile(t, root, kubelet.DefaultConfigPath, []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nshutdownGracePeriod: 30s\nshutdownGracePeriodCriticalPods: 10s\n"), 0o644)
+	o := options(root)
+	o.DryRun = true
+	res, err := Install(context.Background(), (&fakeNode{euid: 1000}).deps(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	res.Report(&out)
+	for _, want := range []string{"next: reboot", "etcd-ramdisk install --now", "kubelet: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run under --root lacks %q:\n%s", want, out.String())
+		}
 	}
 }

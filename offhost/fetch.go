@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"filippo.io/age"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
@@ -18,6 +21,7 @@ type Source struct {
 	ids       []age.Identity
 	idErr     error
 	manifests map[key]*Manifest
+	remote    int // complete copies on the target, as last listed
 	log       *slog.Logger
 }
 
@@ -56,6 +60,7 @@ func (s *Source) Snapshots(ctx context.Context) ([]store.Metadata, error) {
 		s.log.Warn("off-host: not a usable copy", "object", p.Name, "err", p.Err)
 	}
 	var out []store.Metadata
+	s.remote = len(l.Snapshots)
 	for i := range l.Snapshots {
 		m := l.Snapshots[i].Manifest
 		s.manifests[keyOf(&m.Snapshot)] = &m
@@ -74,8 +79,11 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 	if !ok {
 		return nil, fmt.Errorf("import %s: not listed on %s", m.ID, s.t)
 	}
-	if man.encrypted() && s.idErr != nil {
-		return nil, s.idErr
+	if man.encrypted() {
+		// A wrong identity fails here, before the image archive is fetched.
+		if err := s.checkIdentity(man); err != nil {
+			return nil, fmt.Errorf("import %s: %w", m.ID, err)
+		}
 	}
 	s.importImage(ctx, st, man)
 	rc, err := s.t.Get(ctx, man.Data.Name)
@@ -86,7 +94,7 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 		return nil, fmt.Errorf("import %s: %w", m.ID, err)
 	}
 	defer rc.Close()
-	src := &trackedReader{r: rc}
+	src := &trackedReader{r: progress.Reader(ctx, rc, "download "+man.Data.Name, man.Data.Size)}
 	sent := newHashCounter()
 	var data io.Reader = io.TeeReader(src, sent)
 	if man.encrypted() {
@@ -98,19 +106,58 @@ func (s *Source) Import(ctx context.Context, st *store.Store, m *store.Metadata)
 		}
 		data = &authReader{r: data, src: src}
 	}
+	// The remote object is checked against its manifest (size, sha256) when
+	// the data ends, inside st.Import and so before the snapshot is
+	// committed: a copy that is not what its manifest says never appears in
+	// the store, even for a moment.
+	data = &objectCheck{r: data, finish: func() error {
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			return err
+		}
+		return sent.ref(man.Data.Name).matches(man.Data)
+	}}
 	snap, err := st.Import(ctx, &man.Snapshot, data)
 	if err != nil {
 		return nil, fmt.Errorf("import %s from %s: %w", m.ID, s.t, err)
 	}
-	if _, err := io.Copy(io.Discard, src); err == nil {
-		err = sent.ref(man.Data.Name).matches(man.Data)
-	}
-	if err != nil {
-		_ = st.Remove(snap)
-		return nil, fmt.Errorf("import %s: %w", m.ID, err)
-	}
 	s.log.Info("off-host: snapshot fetched", "id", m.ID, "seq", m.Seq, "from", s.t.String())
+	s.recordFetch(st, man)
 	return snap, nil
+}
+
+// recordFetch notes in st's off-host state that the fetched copy, and its
+// image archive, are on the target: status then counts the copy restore came
+// from as copied (not "no copy yet, 1 waiting"), and the next backup's copy
+// sends only what is newer and never the image archive again. It only logs
+// on failure: the snapshot is in the store either way.
+func (s *Source) recordFetch(st *store.Store, man *Manifest) {
+	unlock, err := lockCopy(st)
+	if err != nil {
+		s.log.Warn("off-host: state not updated after the fetch", "err", err)
+		return
+	}
+	defer unlock()
+	state, err := ReadState(st, s.cfg)
+	if err != nil {
+		s.log.Warn("off-host: state not updated after the fetch", "err", err)
+		return
+	}
+	k := keyOf(&man.Snapshot)
+	if k.compare(state.Newest) > 0 {
+		state.Newest = k
+		t := man.Snapshot.Time
+		state.LastCopy, state.LastCopyID = &t, man.Snapshot.ID
+	}
+	state.RemoteSnapshots = s.remote
+	if man.Image != nil {
+		if state.Images == nil {
+			state.Images = map[string]Ref{}
+		}
+		state.Images[man.Snapshot.Image.Digest] = *man.Image
+	}
+	if err := writeState(st, state); err != nil {
+		s.log.Warn("off-host: state not updated after the fetch", "err", err)
+	}
 }
 
 // importImage fetches the image archive when st has none; a failure only
@@ -137,6 +184,43 @@ func (s *Source) importImage(ctx context.Context, st *store.Store, man *Manifest
 		return
 	}
 	s.log.Info("off-host: image archive fetched", "image", man.Snapshot.Image.Reference, "digest", digest)
+}
+
+// objectCheck runs finish when r ends: io.EOF only once it passes.
+type objectCheck struct {
+	r      io.Reader
+	finish func() error
+	done   bool
+}
+
+func (o *objectCheck) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	if err == io.EOF && !o.done {
+		o.done = true
+		if ferr := o.finish(); ferr != nil {
+			return n, ferr
+		}
+	}
+	return n, err
+}
+
+// checkIdentity refuses identities that match none of the copy's
+// recipients, when that can be told without the copy (X25519 identities,
+// the ones install writes); age itself decides for the others.
+func (s *Source) checkIdentity(man *Manifest) error {
+	if s.idErr != nil {
+		return s.idErr
+	}
+	if len(man.Recipients) == 0 {
+		return nil // not recorded: age decides
+	}
+	for _, id := range s.ids {
+		x, ok := id.(*age.X25519Identity)
+		if !ok || slices.Contains(man.Recipients, x.Recipient().String()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the identity matches none of the recipients this copy was encrypted to (%s): wrong identity file", ErrIdentity, strings.Join(man.Recipients, ", "))
 }
 
 // trackedReader remembers the target's read error, which tells a broken

@@ -220,7 +220,7 @@ func TestImport(t *testing.T) {
 	if snap.Meta.Seq != newest.Meta.Seq || snap.Meta.SHA256 != newest.Meta.SHA256 {
 		t.Errorf("imported seq %d sha %s, want %d %s", snap.Meta.Seq, snap.Meta.SHA256, newest.Meta.Seq, newest.Meta.SHA256)
 	}
-	if err := fresh.VerifyChecksum(snap); err != nil {
+	if err := fresh.VerifyChecksum(context.Background(), snap); err != nil {
 		t.Error(err)
 	}
 	// The next local backup sorts after the imported one.
@@ -257,6 +257,104 @@ func TestImport(t *testing.T) {
 	}
 	if snaps, _, _ := empty.List(); len(snaps) != 0 {
 		t.Errorf("corrupt import left %d snapshots", len(snaps))
+	}
+}
+
+// A wrong identity fails (ErrIdentity) before the image archive is fetched;
+// a copy whose object is not what its manifest says fails (ErrCorrupt) and
+// never appears in the store.
+func TestImportChecksFirst(t *testing.T) {
+	f := newFixture(t)
+	snap := f.backup(t, 20)
+	digest := snap.Meta.Image.Digest
+	if err := f.st.WriteImageArchive(digest, func(w io.Writer) error { _, err := io.WriteString(w, "an image archive"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	f.copy(t)
+
+	other, _ := age.GenerateX25519Identity()
+	wrong := filepath.Join(t.TempDir(), "wrong.txt")
+	if err := os.WriteFile(wrong, []byte(other.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty, _ := store.Open(filepath.Join(t.TempDir(), "empty"))
+	bad := NewSource(f.cfg, wrong, quiet)
+	ms, err := bad.Snapshots(context.Background())
+	if err != nil || len(ms) != 1 {
+		t.Fatal(ms, err)
+	}
+	if _, err := bad.Import(context.Background(), empty, &ms[0]); !errors.Is(err, ErrIdentity) {
+		t.Errorf("wrong identity: %v, want ErrIdentity", err)
+	}
+	if empty.HasImageArchive(digest) {
+		t.Error("a wrong identity fetched the image archive first")
+	}
+
+	// The manifest's record of the data object disagrees with the object.
+	src := NewSource(f.cfg, f.identity, quiet)
+	ms, err = src.Snapshots(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := src.manifests[keyOf(&ms[0])]
+	man.Data.SHA256 = strings.Repeat("0", 64)
+	if _, err := src.Import(context.Background(), empty, &ms[0]); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("object unlike its manifest: %v, want ErrCorrupt", err)
+	}
+	if snaps, _, _ := empty.List(); len(snaps) != 0 {
+		t.Errorf("the import left %d snapshots", len(snaps))
+	}
+}
+
+// After a restore from the target (a rebuilt node), the copy it came from
+// counts as on the target: no backlog, the copy named, and the next backup's
+// copy sends the new snapshot but not the image archive the target holds.
+func TestFetchRecordsState(t *testing.T) {
+	f := newFixture(t)
+	snap := f.backup(t, 20)
+	digest := snap.Meta.Image.Digest
+	if err := f.st.WriteImageArchive(digest, func(w io.Writer) error { _, err := io.WriteString(w, "an image archive"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	f.copy(t)
+	f.backup(t, 21)
+	f.copy(t)
+
+	fresh, err := store.Open(filepath.Join(t.TempDir(), "rebuilt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewSource(f.cfg, f.identity, quiet)
+	ms, err := src.Snapshots(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Import(context.Background(), fresh, &ms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Summarize(fresh, f.cfg, mustList(t, fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Backlog != 0 || sum.RemoteSnapshots != 2 || sum.LastCopyID != got.Meta.ID || sum.LastCopy == nil {
+		t.Errorf("after the fetch: %+v, want no backlog, 2 on the target, last copy %s", sum, got.Meta.ID)
+	}
+
+	image := filepath.Join(f.target, filepath.FromSlash(imageName(digest)))
+	before, err := os.Stat(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Write(context.Background(), testMeta(baseTime.Add(time.Hour), 30), strings.NewReader("newer"), store.Good); err != nil {
+		t.Fatal(err)
+	}
+	r := Copy(context.Background(), f.cfg, fresh, quiet)
+	if r.Err != nil || len(r.Uploaded) != 1 {
+		t.Fatalf("first copy after the fetch: %+v", r)
+	}
+	if after, err := os.Stat(image); err != nil || !os.SameFile(before, after) {
+		t.Errorf("the image archive was sent again (%v)", err)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 )
 
 // Object is one stored object of a target.
@@ -63,7 +65,7 @@ func checkName(name string) error {
 // target holds exactly the bytes sent (size and sha256).
 func putVerified(ctx context.Context, t Target, name string, r io.Reader, size int64) (Ref, error) {
 	h := newHashCounter()
-	if err := t.Put(ctx, name, io.TeeReader(r, h), size); err != nil {
+	if err := t.Put(ctx, name, io.TeeReader(progress.Reader(ctx, r, "upload "+name, size), h), size); err != nil {
 		return Ref{}, err
 	}
 	sent := h.ref(name)

@@ -110,7 +110,7 @@ func (r *run) prepareWhileDecompressing(ctx context.Context, snap *store.Snapsho
 		ready <- p
 	}()
 	doneDecompress := logging.Step(ctx, "restore", "decompress+sha256+trailer")
-	derr := etcdtool.Decompress(r.st, snap, w.SnapshotFile())
+	derr := etcdtool.Decompress(ctx, r.st, snap, w.SnapshotFile())
 	doneDecompress()
 	p := <-ready
 	if err := errors.Join(derr, p.err); err != nil {

@@ -2,7 +2,9 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -17,11 +19,35 @@ func hasMember(dataDir string) bool {
 	return err == nil && fi.IsDir()
 }
 
+// CheckDataDir refuses a data dir that restore would have to create with its
+// parents, or that is not a directory: a mistyped --data-dir fails at once
+// (ErrDataDir) instead of filling the root disk. A missing data dir whose
+// parent exists is fine: restore creates it.
+func CheckDataDir(dataDir string) error {
+	if !filepath.IsAbs(dataDir) {
+		return fmt.Errorf("%w: %s is not an absolute path", ErrDataDir, dataDir)
+	}
+	fi, err := os.Stat(dataDir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a directory", ErrDataDir, dataDir)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %w", ErrDataDir, err)
+	}
+	parent := filepath.Dir(filepath.Clean(dataDir))
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%w: %s does not exist and neither does its parent %s (restore creates the data dir, never its parents: is the path right?)", ErrDataDir, dataDir, parent)
+	}
+	return nil
+}
+
 // prepareDataDir removes the work files of an interrupted restore. Nothing else is
 // touched: without member/ the data dir holds nothing etcd would use.
 func prepareDataDir(ctx context.Context, dataDir string) error {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir %s: %w", dataDir, err)
+	if err := os.Mkdir(dataDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %w", ErrDataDir, err)
 	}
 	for _, name := range []string{restoreWork, etcdtool.StagingName} {
 		p := filepath.Join(dataDir, name)

@@ -2,7 +2,9 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,7 +48,16 @@ type Result struct {
 	// was not (fully) used.
 	Journal     *Replayed
 	JournalNote string
+	// Elsewhere is set when DataDir is not the manifest's data dir: etcd
+	// does not start from it, so the restore record (what status reports
+	// of this boot's etcd) was left alone.
+	Elsewhere bool
 }
+
+// ErrDataDir means that the data dir to restore into cannot be used: its
+// parent is missing (a mistyped --data-dir is never created on the root
+// disk) or it is not a directory.
+var ErrDataDir = errors.New("data dir unusable")
 
 // run is one restore's shared state.
 type run struct {
@@ -75,7 +86,10 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 	if r.dataDir == "" {
 		r.dataDir = m.Member.HostDataDir
 	}
-	res := &Result{DataDir: r.dataDir}
+	res := &Result{DataDir: r.dataDir, Elsewhere: filepath.Clean(r.dataDir) != filepath.Clean(m.Member.HostDataDir)}
+	if err := CheckDataDir(r.dataDir); err != nil {
+		return nil, err
+	}
 	unlock, err := st.Lock(ctx, opts.LockTimeout, "restore")
 	if err != nil {
 		return nil, err
@@ -85,6 +99,9 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 	etcdtool.CleanRuntimeLeftovers(ctx, rt)
 	if hasMember(r.dataDir) {
 		res.NoOp = "data dir " + r.dataDir + " already holds an etcd member"
+		if opts.Snapshot != "" {
+			res.NoOp += fmt.Sprintf("; to restore %s instead: stop etcd (move etcd.yaml out of kubelet's manifest dir and wait for the pod to go), move %s aside, run `etcd-ramdisk restore --snapshot %s`, then move etcd.yaml back", opts.Snapshot, manifest.MemberDir(r.dataDir), opts.Snapshot)
+		}
 		return res, nil
 	}
 	if err := prepareDataDir(ctx, r.dataDir); err != nil {
@@ -119,6 +136,13 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 	}
 	res.Snapshot, res.Duration, res.FromOffhost = snap, time.Since(start), w.target
 	res.Journal, res.JournalNote = r.replayed, r.journalNote
+	if res.Elsewhere {
+		logging.G(ctx).Info("restored outside the manifest's data dir: the restore record is left alone", "dataDir", r.dataDir, "manifest", m.Member.HostDataDir)
+		if r.opts.Snapshot == "" {
+			res.Stale = staleness(r.st, snap, res.Skipped, hostfs.BootID())
+		}
+		return res, nil
+	}
 	r.record(ctx, res)
 	return res, nil
 }

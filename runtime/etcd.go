@@ -110,7 +110,11 @@ func (r *Runtime) etcdCandidates(ctx context.Context, filter string) ([]candidat
 		if err != nil {
 			continue // removed since the listing
 		}
-		cand := candidate{ID: c.ID(), PodName: info.Labels[LabelPodName], PodUID: info.Labels[LabelPodUID], Image: info.Image, Created: info.CreatedAt, Running: isRunning(ctx, c)}
+		running, err := isRunning(ctx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		cand := candidate{ID: c.ID(), PodName: info.Labels[LabelPodName], PodUID: info.Labels[LabelPodUID], Image: info.Image, Created: info.CreatedAt, Running: running}
 		if cand.Running {
 			if img, err := r.ResolveImage(ctx, info.Image, ""); err == nil {
 				cand.Digest = img.Digest
@@ -151,18 +155,55 @@ func (r *Runtime) refDigest(ctx context.Context, ref string) digest.Digest {
 	return img.Target.Digest
 }
 
-// Running reports whether the etcd container's task still runs.
+// Running reports whether the etcd container's task may still run: false
+// only when containerd says that it is gone or stopped. When containerd cannot
+// say (a hiccup, the run's deadline), the caller's own error stands rather
+// than a false "etcd stopped".
 func (r *Runtime) Running(ctx context.Context, ec *EtcdContainer) bool {
-	return ec.Container != nil && isRunning(ctx, ec.Container)
-}
-
-func isRunning(ctx context.Context, c containerd.Container) bool {
-	t, err := c.Task(ctx, nil)
-	if err != nil {
+	if ec.Container == nil {
 		return false
 	}
+	running, err := isRunning(ctx, ec.Container)
+	return running || err != nil
+}
+
+// isRunning asks containerd whether c's task runs. No task, or a task that
+// has exited, is "not running"; any other error is containerd's and is
+// returned as such, never taken for a stopped etcd.
+func isRunning(ctx context.Context, c containerd.Container) (bool, error) {
+	t, err := c.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("task of container %s: %w", c.ID(), err)
+	}
 	st, err := t.Status(ctx)
-	return err == nil && st.Status == containerd.Running
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("status of container %s: %w", c.ID(), err)
+	}
+	return st.Status == containerd.Running, nil
+}
+
+// EtcdRunning reports whether a container labelled as etcd's runs in pod
+// namespace podNamespace, without waiting for a pod update to settle: a
+// look for status. An error is containerd's, never "not running".
+func (r *Runtime) EtcdRunning(ctx context.Context, podNamespace string) (bool, error) {
+	filter := fmt.Sprintf(`labels.%q==%q,labels.%q==%q`, LabelContainerName, "etcd", LabelPodNamespace, podNamespace)
+	ctrs, err := r.Client.Containers(ctx, filter)
+	if err != nil {
+		return false, fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range ctrs {
+		running, err := isRunning(ctx, c)
+		if err != nil || running {
+			return running, err
+		}
+	}
+	return false, nil
 }
 
 // ResolveImage finds the image a container was created from. CRI may record the

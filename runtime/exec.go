@@ -60,6 +60,28 @@ func (r *Runtime) Exec(ctx context.Context, c containerd.Container, args []strin
 	return waitProcess(ctx, proc, &stdout, &stderr)
 }
 
+// killWait bounds how long a run that has ended (--timeout, a signal) waits
+// for a killed process to be reaped: a wedged shim must not keep the run, and
+// the store lock it holds, forever.
+var killWait = 10 * time.Second
+
+// killProcess kills proc after ctx ended and waits up to killWait for its
+// exit. The error wraps ctx's, so the run still ends as interrupted.
+func killProcess(ctx context.Context, proc containerd.Process, statusC <-chan containerd.ExitStatus) error {
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killWait)
+	defer cancel()
+	killErr := proc.Kill(kctx, 9)
+	select {
+	case <-statusC:
+		return ctx.Err()
+	case <-kctx.Done():
+	}
+	if killErr != nil {
+		return fmt.Errorf("%w; kill process %s: %w; it did not exit within %s", ctx.Err(), proc.ID(), killErr, killWait)
+	}
+	return fmt.Errorf("%w; process %s did not exit within %s of SIGKILL (containerd's shim does not answer), left behind", ctx.Err(), proc.ID(), killWait)
+}
+
 // waitProcess starts proc and waits for it, killing it if ctx ends first.
 func waitProcess(ctx context.Context, proc containerd.Process, stdout, stderr *bytes.Buffer) (*Result, error) {
 	statusC, err := proc.Wait(context.WithoutCancel(ctx))
@@ -73,11 +95,7 @@ func waitProcess(ctx context.Context, proc containerd.Process, stdout, stderr *b
 	select {
 	case st = <-statusC:
 	case <-ctx.Done():
-		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = proc.Kill(kctx, 9)
-		<-statusC
-		return nil, ctx.Err()
+		return nil, killProcess(ctx, proc, statusC)
 	}
 	code, _, err := st.Result()
 	if err != nil {

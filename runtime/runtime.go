@@ -54,6 +54,9 @@ func Open(ctx context.Context, address, namespace string) (*Runtime, context.Con
 	ctx = namespaces.WithNamespace(ctx, namespace)
 	if ok, err := cl.IsServing(ctx); err != nil || !ok {
 		cl.Close()
+		if ctx.Err() != nil { // SIGINT, SIGTERM or --timeout while connecting
+			return nil, ctx, fmt.Errorf("connect to containerd at %s: %w", address, ctx.Err())
+		}
 		return nil, ctx, fmt.Errorf("%w: %s does not answer: %v", ErrUnavailable, address, err)
 	}
 	return &Runtime{Client: cl, Namespace: namespace, Address: address, PodUpdateWait: DefaultPodUpdateWait}, ctx, nil

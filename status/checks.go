@@ -74,8 +74,11 @@ func checkBackups(b *Backups, dir string, now time.Time) (*store.Store, *store.S
 	st, err := store.OpenExisting(dir)
 	if err != nil {
 		b.Error = err.Error()
+		_, serr := os.Stat(dir)
+		b.Missing = errors.Is(serr, fs.ErrNotExist)
 		return nil, nil
 	}
+	b.ReadOnly = checkWritable(st)
 	good, problems, err := st.List()
 	if err != nil {
 		b.Error = err.Error()

@@ -16,6 +16,9 @@ type Shutdown struct {
 	// RestoredStale is set when this boot's etcd was restored from a snapshot
 	// that may be older than the last state etcd had, and says why.
 	RestoredStale string `json:"restoredStale,omitempty"`
+	// StaleAcknowledged is RestoredStale once the operator acknowledged it
+	// (ack-restore): shown, no longer a warning.
+	StaleAcknowledged string `json:"staleAcknowledged,omitempty"`
 	// Kubelet is kubelet's graceful node shutdown setting, as found.
 	Kubelet string `json:"kubelet,omitempty"`
 	Error   string `json:"error,omitempty"`
@@ -34,7 +37,12 @@ func checkShutdown(st *store.Store, root, bootID string) Shutdown {
 		if err != nil {
 			errs = append(errs, err.Error())
 		} else if rr != nil && rr.Stale != "" && rr.BootID != "" && rr.BootID == bootID {
-			s.RestoredStale = fmt.Sprintf("restored %s at %s: %s", rr.SnapshotID, rr.Time.Format(time.RFC3339), rr.Stale)
+			what := fmt.Sprintf("restored %s at %s: %s", rr.SnapshotID, rr.Time.Format(time.RFC3339), rr.Stale)
+			if rr.Acknowledged != nil {
+				s.StaleAcknowledged = what + "; acknowledged at " + rr.Acknowledged.Format(time.RFC3339)
+			} else {
+				s.RestoredStale = what
+			}
 		}
 	}
 	ks, err := kubelet.ReadShutdown(filepath.Join(root, kubelet.DefaultConfigPath))
@@ -55,7 +63,7 @@ func shutdownWarnings(s Shutdown) []string {
 		w = append(w, fmt.Sprintf("the last shutdown backup failed at %s: %s; writes etcd acknowledged after the newest snapshot are at risk", s.Last.Time.Format(time.RFC3339), s.Last.Error))
 	}
 	if s.RestoredStale != "" {
-		w = append(w, "this boot's etcd may be older than its last state: "+s.RestoredStale)
+		w = append(w, "this boot's etcd may be older than its last state: "+s.RestoredStale+"; this warning lasts until the next boot's restore: once the cluster is checked, `etcd-ramdisk ack-restore` acknowledges it")
 	}
 	if s.Error != "" {
 		w = append(w, "shutdown records: "+s.Error)

@@ -37,18 +37,22 @@ const (
 // Report is everything status found. Fields it could not determine are left
 // zero and the reason is in the matching Error field.
 type Report struct {
-	Manifest       string     `json:"manifest"`
-	ManifestError  string     `json:"manifestError,omitempty"`
-	DataDir        DataDir    `json:"dataDir"`
-	Backups        Backups    `json:"backups"`
-	Image          *ImageInfo `json:"image,omitempty"` // of the newest good snapshot
-	Lock           Lock       `json:"lock"`
-	Install        Install    `json:"install"`
-	Shutdown       Shutdown   `json:"shutdown"`
-	Offhost        *Offhost   `json:"offhost,omitempty"` // nil when off-host copies are off
-	Journal        Journal    `json:"journal"`
-	Warnings       []string   `json:"warnings"`
-	NeedsAttention bool       `json:"needsAttention"`
+	Manifest      string     `json:"manifest"`
+	ManifestError string     `json:"manifestError,omitempty"`
+	DataDir       DataDir    `json:"dataDir"`
+	Backups       Backups    `json:"backups"`
+	Image         *ImageInfo `json:"image,omitempty"` // of the newest good snapshot
+	Lock          Lock       `json:"lock"`
+	Install       Install    `json:"install"`
+	Shutdown      Shutdown   `json:"shutdown"`
+	Offhost       *Offhost   `json:"offhost,omitempty"` // nil when off-host copies are off
+	Journal       Journal    `json:"journal"`
+	Runtime       Runtime    `json:"runtime"`
+	// Broken is what stops backups, or the next boot's restore, from
+	// working at all; Warnings the rest that needs attention.
+	Broken         []string `json:"broken"`
+	Warnings       []string `json:"warnings"`
+	NeedsAttention bool     `json:"needsAttention"`
 }
 
 // DataDir describes etcd's data dir on the host and the filesystem under it.
@@ -75,8 +79,10 @@ type Backups struct {
 	LastGood *SnapshotInfo `json:"lastGood,omitempty"`
 	Good     int           `json:"good"`
 	Suspect  int           `json:"suspect"`
-	Problems []string      `json:"problems"` // what store.List found wrong
-	Clock    Clock         `json:"clock"`    // what the snapshots' times say about the clock
+	Problems []string      `json:"problems"`           // what store.List found wrong
+	Clock    Clock         `json:"clock"`              // what the snapshots' times say about the clock
+	Missing  bool          `json:"missing,omitempty"`  // the backup dir does not exist
+	ReadOnly string        `json:"readOnly,omitempty"` // why the store cannot be written
 	Error    string        `json:"error,omitempty"`
 }
 
@@ -130,11 +136,15 @@ type Options struct {
 	Root         string        // prefix for the install assets' paths (/etc/...); "/" on a real node
 	MaxBackupAge time.Duration // DefaultMaxBackupAge when 0
 	Images       ImageChecker  // nil: containerd is reported unknown
-	Mounts       func() ([]Mount, error)
-	Statfs       func(path string) (FSStats, error)
-	Now          func() time.Time
-	Offhost      *offhost.Config // the off-host copies' settings; nil when off
-	OffhostError error           // why their settings could not be read
+	// ContainerdError is why containerd could not be reached; nil when it
+	// answered.
+	ContainerdError error
+	Etcd            EtcdChecker // nil: etcd's container is not looked for
+	Mounts          func() ([]Mount, error)
+	Statfs          func(path string) (FSStats, error)
+	Now             func() time.Time
+	Offhost         *offhost.Config // the off-host copies' settings; nil when off
+	OffhostError    error           // why their settings could not be read
 	// JournalState is the journal service's published state;
 	// journal.DefaultStatePath under Root when "".
 	JournalState string
@@ -177,13 +187,16 @@ func Gather(ctx context.Context, o Options) (*Report, error) {
 	}
 	r := &Report{Manifest: o.Manifest, Warnings: []string{}}
 	r.DataDir.Path = o.DataDir
-	if r.DataDir.Path == "" {
-		m, err := manifest.Load(o.Manifest)
-		if err != nil {
-			r.ManifestError = err.Error()
-		} else {
+	podNamespace := "kube-system"
+	m, err := manifest.Load(o.Manifest)
+	switch {
+	case err == nil:
+		podNamespace = m.Namespace
+		if r.DataDir.Path == "" {
 			r.DataDir.Path = m.Member.HostDataDir
 		}
+	case r.DataDir.Path == "":
+		r.ManifestError = err.Error()
 	}
 	if r.DataDir.Path != "" {
 		r.DataDir = checkDataDir(r.DataDir.Path, o.Mounts, o.Statfs)
@@ -199,10 +212,12 @@ func Gather(ctx context.Context, o Options) (*Report, error) {
 	r.Shutdown = checkShutdown(st, o.Root, hostfs.BootID())
 	r.Offhost = checkOffhost(st, &o)
 	r.Journal = checkJournal(st, &o)
+	r.Runtime = checkRuntime(ctx, &o, podNamespace)
+	r.Broken = broken(r, o.BackupDir, r.Install.DropIn || r.Install.Cron)
 	r.Warnings = append(warnings(r, o.MaxBackupAge), shutdownWarnings(r.Shutdown)...)
 	r.Warnings = append(r.Warnings, offhostWarnings(r, o.Now(), o.MaxBackupAge)...)
 	r.Warnings = append(r.Warnings, journalWarnings(&r.Journal)...)
-	r.NeedsAttention = len(r.Warnings) > 0
+	r.NeedsAttention = len(r.Warnings) > 0 || len(r.Broken) > 0
 	return r, nil
 }
 
@@ -236,11 +251,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		line("image", "%s", r.Image.text())
 	}
 	line("lock", "%s", r.Lock.text())
+	containerd, etcd := r.Runtime.text()
+	line("containerd", "%s", containerd)
+	line("etcd", "%s", etcd)
 	in := &r.Install
 	line("install", "kubelet drop-in %s, cron %s, fstab %s", yesNo(in.DropIn), yesNo(in.Cron), yesNo(in.Fstab))
 	r.Journal.text(line)
 	if r.Shutdown.Last != nil {
 		line("shutdown", "%s", r.Shutdown.text())
+	}
+	if r.Shutdown.StaleAcknowledged != "" {
+		line("restore", "%s", r.Shutdown.StaleAcknowledged)
 	}
 	if r.Shutdown.Kubelet != "" {
 		line("kubelet", "%s", r.Shutdown.Kubelet)
@@ -248,10 +269,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Offhost != nil {
 		line("off-host", "%s", r.Offhost.text())
 	}
+	for _, f := range r.Broken {
+		fmt.Fprintf(&b, "FAIL %s\n", f)
+	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(&b, "WARN %s\n", warn)
 	}
-	if len(r.Warnings) == 0 {
+	if len(r.Warnings) == 0 && len(r.Broken) == 0 {
 		b.WriteString("OK   nothing needs attention\n")
 	}
 	_, err := io.WriteString(w, b.String())

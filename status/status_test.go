@@ -30,6 +30,14 @@ type fakeImages struct {
 
 func (f fakeImages) HasImage(context.Context, string, string) (bool, error) { return f.present, f.err }
 
+// fakeEtcd answers EtcdRunning without containerd.
+type fakeEtcd struct {
+	running bool
+	err     error
+}
+
+func (f fakeEtcd) EtcdRunning(context.Context, string) (bool, error) { return f.running, f.err }
+
 // fixture describes a node; healthy() is one that needs no attention, and
 // each test case changes one thing.
 type fixture struct {
@@ -38,6 +46,8 @@ type fixture struct {
 	stray      bool // an unexpected file in snapshots/: a store problem
 	archived   bool
 	images     ImageChecker
+	etcd       EtcdChecker
+	noDB       bool   // the data dir holds no database
 	fsType     string // "" when nothing is mounted on the data dir
 	stats      FSStats
 	dropIn     bool
@@ -50,6 +60,7 @@ func healthy() fixture {
 		backupAges: []time.Duration{10 * time.Minute, 25 * time.Minute},
 		archived:   true,
 		images:     fakeImages{present: true},
+		etcd:       fakeEtcd{running: true},
 		fsType:     "tmpfs",
 		stats:      FSStats{Size: 1 << 30, Used: 100 << 20, Free: 924 << 20},
 		dropIn:     true, cron: true, fstab: true,
@@ -61,7 +72,13 @@ func (f fixture) build(t *testing.T) Options {
 	t.Helper()
 	tmp := t.TempDir()
 	dataDir := filepath.Join(tmp, "var", "lib", "etcd")
-	writeFile(t, filepath.Join(dataDir, "member", "snap", "db"), strings.Repeat("x", 40<<10))
+	if f.noDB {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		writeFile(t, filepath.Join(dataDir, "member", "snap", "db"), strings.Repeat("x", 40<<10))
+	}
 	st, err := store.Open(filepath.Join(tmp, "backups"))
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +124,7 @@ func (f fixture) build(t *testing.T) Options {
 		BackupDir: st.Dir,
 		Root:      root,
 		Images:    f.images,
+		Etcd:      f.etcd,
 		Mounts:    func() ([]Mount, error) { return mounts, nil },
 		Statfs: func(path string) (FSStats, error) {
 			if path != dataDir {
@@ -355,7 +373,7 @@ func TestWriteText(t *testing.T) {
 	}
 	out := b.String()
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	keys := []string{"data dir:", "mount:", "tmpfs:", "database:", "last backup:", "snapshots:", "image:", "lock:", "install:", "journal:"}
+	keys := []string{"data dir:", "mount:", "tmpfs:", "database:", "last backup:", "snapshots:", "image:", "lock:", "containerd:", "etcd:", "install:", "journal:"}
 	if len(lines) != len(keys)+1 {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(keys)+1, out)
 	}

@@ -1,18 +1,23 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
 	"os"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/ctxio"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 )
 
 // VerifyChecksum reads the whole stored file and compares its size and
 // sha256 with the metadata; a mismatch wraps ErrCorrupt. Its errors leave the
 // snapshot's id to the caller, who lists it (`verify`).
-func (s *Store) VerifyChecksum(snap *Snapshot) error {
+// It stops when ctx ends.
+func (s *Store) VerifyChecksum(ctx context.Context, snap *Snapshot) error {
 	data, _, err := s.paths(snap)
 	if err != nil {
 		return fmt.Errorf("checksum: %w", err)
@@ -23,7 +28,7 @@ func (s *Store) VerifyChecksum(snap *Snapshot) error {
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, progress.Reader(ctx, ctxio.Reader(ctx, f), "sha256 "+snap.Meta.ID, snap.Meta.StoredSize))
 	if err != nil {
 		return fmt.Errorf("checksum: %w", err)
 	}

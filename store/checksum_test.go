@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -39,7 +40,7 @@ func TestCorruption(t *testing.T) {
 			snap := writeSnap(t, s, testMeta(baseTime, 9), data, Good)
 			tt.corrupt(t, snap)
 
-			if err := s.VerifyChecksum(snap); !errors.Is(err, ErrCorrupt) {
+			if err := s.VerifyChecksum(context.Background(), snap); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("VerifyChecksum = %v, want ErrCorrupt", err)
 			}
 			if _, err := readRaw(t, s, snap); !errors.Is(err, ErrCorrupt) {
@@ -80,5 +81,20 @@ func rewriteMeta(t *testing.T, snap *Snapshot, mutate func(*Metadata)) {
 	}
 	if err := os.WriteFile(snap.MetaPath, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A checksum of a large snapshot stops when the run's context ends
+// (SIGTERM, --timeout), saying so, rather than reading to the end.
+func TestVerifyChecksumCancelled(t *testing.T) {
+	s := newStore(t)
+	snap, err := s.Write(context.Background(), testMeta(baseTime, 10), bytes.NewReader(testData(1<<20, 4)), Good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.VerifyChecksum(ctx, snap); !errors.Is(err, context.Canceled) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("VerifyChecksum after cancel = %v, want context.Canceled and not corrupt", err)
 	}
 }

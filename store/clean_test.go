@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -58,7 +59,7 @@ func TestCleanTemp(t *testing.T) {
 			t.Errorf("%s: exists = %v, want %v", p.path, err == nil, !p.removed)
 		}
 	}
-	if err := s.VerifyChecksum(good); err != nil {
+	if err := s.VerifyChecksum(context.Background(), good); err != nil {
 		t.Errorf("committed snapshot damaged: %v", err)
 	}
 }

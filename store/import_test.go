@@ -46,7 +46,7 @@ func TestImport(t *testing.T) {
 	if got.Meta.Seq != newest.Meta.Seq || got.Meta.ID != newest.Meta.ID {
 		t.Errorf("imported %s seq %d, want %s seq %d", got.Meta.ID, got.Meta.Seq, newest.Meta.ID, newest.Meta.Seq)
 	}
-	if err := dst.VerifyChecksum(got); err != nil {
+	if err := dst.VerifyChecksum(context.Background(), got); err != nil {
 		t.Error(err)
 	}
 	if _, err := dst.Import(ctx, &snaps[1].Meta, bytes.NewReader(stored(snaps[1]))); err == nil {

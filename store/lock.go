@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 )
 
 // ErrLockTimeout is returned (wrapped, naming the holder) when the store
@@ -22,7 +23,12 @@ var ErrLockTimeout = errors.New("timed out waiting for the store lock")
 // read from the kernel (/proc/locks) instead. unlock is safe to call more than once.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (unlock func() error, err error) {
 	path := filepath.Join(s.Dir, lockName)
-	release, err := filelock.Lock(ctx, path, timeout)
+	release, err := filelock.Lock(ctx, path, 0)
+	if errors.Is(err, filelock.ErrLocked) && timeout > 0 {
+		// Say at once why nothing happens, and who is in the way.
+		logging.G(ctx).Info("waiting for the store lock", "holder", s.describeHolder(), "upTo", timeout.String(), "lock", path)
+		release, err = filelock.Lock(ctx, path, timeout)
+	}
 	if errors.Is(err, filelock.ErrLocked) {
 		return nil, fmt.Errorf("lock %s: %w after %v; held by %s", path, ErrLockTimeout, timeout, s.describeHolder())
 	}

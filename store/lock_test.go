@@ -2,16 +2,20 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 )
 
 func TestLockGoroutines(t *testing.T) {
@@ -172,5 +176,28 @@ func TestLockState(t *testing.T) {
 	}
 	if held, _, err := st.LockState(); held || err != nil {
 		t.Errorf("after unlock: %v %v", held, err)
+	}
+}
+
+// A run that has to wait for the lock says so at once, naming the holder;
+// one that gets it at once says nothing.
+func TestLockSaysItWaits(t *testing.T) {
+	s := newStore(t)
+	var log bytes.Buffer
+	ctx := logging.WithLogger(context.Background(), slog.New(slog.NewTextHandler(&log, nil)))
+	unlock, err := s.Lock(ctx, time.Second, "backup (cron)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log.Len() != 0 {
+		t.Errorf("a free lock logged: %s", log.String())
+	}
+	_, err = s.Lock(ctx, 10*time.Millisecond, "restore")
+	if !errors.Is(err, ErrLockTimeout) {
+		t.Fatalf("second Lock = %v", err)
+	}
+	unlock()
+	if !strings.Contains(log.String(), "waiting for the store lock") || !strings.Contains(log.String(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("log does not say it waits, naming the holder: %s", log.String())
 	}
 }

@@ -163,6 +163,9 @@ func checkID(id string) error {
 	return nil
 }
 
+// ValidReason says whether r is one of the reasons a snapshot may record.
+func ValidReason(r string) bool { return validReason(r) }
+
 func validReason(r string) bool {
 	switch r {
 	case ReasonCron, ReasonShutdown, ReasonManual, ReasonInstall, ReasonJournal:

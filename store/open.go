@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Open opens the store at dir, creating it and its subdirectories (0700) if
@@ -76,4 +78,17 @@ func checkOwnedDir(label, dir string) (string, error) {
 		return "", fmt.Errorf("%s is owned by uid %d, not by the current user (uid %d); chown it", desc, st.Uid, euid)
 	}
 	return real, nil
+}
+
+// Writable says whether this process may write into the store, without
+// writing anything (an idle backup leaves the disk alone): access(2) with W_OK
+// on the store and its snapshot directories, which reports a read-only mount
+// even to root.
+func (s *Store) Writable() error {
+	for _, dir := range Layout(s.Dir) {
+		if err := unix.Access(dir, unix.W_OK); err != nil {
+			return fmt.Errorf("backup dir %s is not writable: %w", dir, err)
+		}
+	}
+	return nil
 }

@@ -25,18 +25,24 @@ func (s *Store) OpenRaw(snap *Snapshot) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %q: %w", snap.Meta.ID, err)
 	}
-	r := &rawReader{f: f, meta: snap.Meta, h: sha256.New()}
-	// The stored bytes are hashed on a goroutine of their own while the
-	// decoder works on the next chunk.
-	r.hashed = hashpipe.NewReader(f, r.h)
-	r.stored = &countingReader{r: r.hashed}
-	// Concurrency 1 decodes synchronously, so memory stays one window.
-	r.dec, err = zstd.NewReader(r.stored,
+	// The decoder is made before the goroutine that hashes the stored bytes,
+	// so that its failure leaves nothing running. Concurrency 1 decodes
+	// synchronously, so memory stays one window.
+	dec, err := zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxWindow(maxDecoderWindow))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open snapshot %q: %w", snap.Meta.ID, err)
+	}
+	r := &rawReader{f: f, dec: dec, meta: snap.Meta, h: sha256.New()}
+	// The stored bytes are hashed on a goroutine of their own while the
+	// decoder works on the next chunk.
+	r.hashed = hashpipe.NewReader(f, r.h)
+	r.stored = &countingReader{r: r.hashed}
+	if err := dec.Reset(r.stored); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open snapshot %q: %w: %w", snap.Meta.ID, ErrCorrupt, err)
 	}
 	return r, nil
 }

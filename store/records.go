@@ -27,6 +27,9 @@ type RestoreRecord struct {
 	// Stale, when set, says why the restored snapshot may be older than the
 	// last state etcd had (the last shutdown backup failed or never ran).
 	Stale string `json:"stale,omitempty"`
+	// Acknowledged is when the operator acknowledged Stale (ack-restore):
+	// status no longer warns about it.
+	Acknowledged *time.Time `json:"acknowledged,omitempty"`
 }
 
 func (r *RestoreRecord) validate() error {
@@ -100,6 +103,22 @@ func (s *Store) readRecord(what, name string, v interface{ validate() error }) (
 		return false, fmt.Errorf("read %s %s: %w", what, path, err)
 	}
 	return true, nil
+}
+
+// AcknowledgeRestore marks the restore record's staleness as acknowledged
+// at the time given, keeping its place in the store's history, and returns
+// the record; nil when there is none. Call it under the lock.
+func (s *Store) AcknowledgeRestore(at time.Time) (*RestoreRecord, error) {
+	r, err := s.ReadRestoreRecord()
+	if err != nil || r == nil {
+		return nil, err
+	}
+	at = at.UTC()
+	r.Acknowledged = &at
+	if err := s.writeRecord("restore record", restoreRecordName, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // ReadRestoreRecord returns the restore record, or nil, nil when no restore

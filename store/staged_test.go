@@ -34,7 +34,7 @@ func TestStageCommit(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data) {
 			t.Errorf("%s: read back %d bytes, err %v; want %d", kind, len(got), err, len(data))
 		}
-		if err := s.VerifyChecksum(snap); err != nil {
+		if err := s.VerifyChecksum(context.Background(), snap); err != nil {
 			t.Errorf("%s: %v", kind, err)
 		}
 		for _, sub := range []string{snapshotsDir, suspectDir} {

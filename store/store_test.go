@@ -50,7 +50,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("listed snapshot %+v differs from written %+v", sn, snap)
 		}
 	}
-	if err := s.VerifyChecksum(got); err != nil {
+	if err := s.VerifyChecksum(context.Background(), got); err != nil {
 		t.Errorf("VerifyChecksum: %v", err)
 	}
 	raw, err := readRaw(t, s, got)

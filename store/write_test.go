@@ -152,7 +152,7 @@ func TestWriteFailureMidway(t *testing.T) {
 			if err != nil || len(problems) != 0 || len(snaps) != 1 || snaps[0].Meta.ID != prev.Meta.ID {
 				t.Fatalf("List = %v, %v, %v", ids(snaps), problems, err)
 			}
-			if err := s.VerifyChecksum(prev); err != nil {
+			if err := s.VerifyChecksum(context.Background(), prev); err != nil {
 				t.Errorf("previous snapshot damaged: %v", err)
 			}
 		})

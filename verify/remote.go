@@ -80,7 +80,7 @@ func chooseRemote(metas []store.Metadata, ids []string, all bool) ([]store.Metad
 		}
 		return out, nil
 	case len(metas) == 0:
-		return nil, fmt.Errorf("off-host copies: %w", store.ErrNoSnapshot)
+		return nil, fmt.Errorf("off-host copies: %w", ErrNothingToVerify)
 	case all:
 		return metas, nil
 	}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,13 +11,17 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
+// ErrNothingToVerify means that the store, or the off-host target, holds no
+// snapshot at all: nothing was checked, which is not a failed check.
+var ErrNothingToVerify = errors.New("no snapshot to verify")
+
 // Snapshot checks one stored snapshot: its sha256, then etcd's own status of
 // the decompressed database in the recorded image, compared with the
 // metadata. The database is staged in workDir (on persistent disk unless told
 // otherwise). Its errors do not repeat the snapshot's id: the caller, who
 // chose the snapshot, names it once.
 func Snapshot(ctx context.Context, rt *erdrt.Runtime, st *store.Store, snap *store.Snapshot, workDir string) error {
-	if err := st.VerifyChecksum(snap); err != nil {
+	if err := st.VerifyChecksum(ctx, snap); err != nil {
 		return fmt.Errorf("%w: %w", etcdtool.ErrVerify, err)
 	}
 	img, err := etcdtool.RecordedImage(ctx, rt, st, snap.Meta.Image)
@@ -36,7 +41,7 @@ func Snapshot(ctx context.Context, rt *erdrt.Runtime, st *store.Store, snap *sto
 	if err != nil {
 		return err
 	}
-	if err := etcdtool.Decompress(st, snap, w.SnapshotFile()); err != nil {
+	if err := etcdtool.Decompress(ctx, st, snap, w.SnapshotFile()); err != nil {
 		return fmt.Errorf("%w: %w", etcdtool.ErrVerify, err)
 	}
 	if err := w.CheckStatus(ctx, snap); err != nil {

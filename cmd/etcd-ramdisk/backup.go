@@ -70,6 +70,14 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 	defer func() {
 		writeMetrics(ctx, o.MetricsFile, metrics.BackupRun(start, exitCode(err), backupMetrics(o.Reason, res)))
 	}()
+	// Every argument is checked before anything runs: a mistyped cron line
+	// fails at once and visibly, never after a snapshot or with exit 0.
+	if !store.ValidReason(o.Reason) {
+		return usageError{fmt.Errorf("--reason %q: want cron, shutdown, manual or install", o.Reason)}
+	}
+	if err := o.Policy.Validate(); err != nil {
+		return usageError{fmt.Errorf("--keep-*: %w", err)}
+	}
 	switch o.Method {
 	case backup.MethodAuto, backup.MethodExec, backup.MethodSidecar:
 	default:
@@ -87,7 +95,7 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 	if err != nil {
 		return err
 	}
-	j, ctx, err := openJob(ctx, o.globalOptions, d)
+	j, ctx, err := openJob(ctx, o.globalOptions, d, true)
 	if err != nil {
 		if o.Reason == store.ReasonShutdown {
 			// containerd gone or the manifest broken: the next boot must still

@@ -31,7 +31,7 @@ func runDefrag(ctx context.Context, o defragOptions, d deps) (err error) {
 	ctx = d.start(ctx)
 	start := time.Now()
 	defer func() { writeMetrics(ctx, o.MetricsFile, metrics.DefragRun(start, exitCode(err))) }()
-	j, ctx, err := openJob(ctx, o.globalOptions, d)
+	j, ctx, err := openJob(ctx, o.globalOptions, d, false)
 	if err != nil {
 		return err
 	}

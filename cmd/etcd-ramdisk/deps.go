@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/progress"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 )
 
 // deps is what a run touches outside its options, gathered so that a test
@@ -24,6 +27,9 @@ type deps struct {
 	// SystemState is systemd's state (systemctl is-system-running), which a
 	// shutdown backup reads.
 	SystemState func(ctx context.Context) string
+	// Progress receives how far long steps are; nil (cron, systemd, tests)
+	// for none.
+	Progress io.Writer
 }
 
 // newDeps is the command line's: stdout for results, structured logs on
@@ -33,10 +39,23 @@ func newDeps(c *cli.Context) deps {
 		Stdout: c.App.Writer, Stderr: c.App.ErrWriter,
 		Logger:      logging.New(c.Bool("debug")),
 		OpenRuntime: erdrt.Open, SystemState: hostfs.SystemState,
+		Progress: terminal(os.Stderr),
 	}
+}
+
+// terminal is f when it is a terminal: progress is for a person watching,
+// never for cron's mail or the journal.
+func terminal(f *os.File) io.Writer {
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return nil
+	}
+	return f
 }
 
 // start returns the run's context, carrying its logger.
 func (d deps) start(ctx context.Context) context.Context {
+	if d.Progress != nil {
+		ctx = progress.WithOutput(ctx, d.Progress)
+	}
 	return logging.WithLogger(ctx, d.Logger)
 }

@@ -68,11 +68,12 @@ func TestExitCodes(t *testing.T) {
 		{"etcd stopped during the backup (jobs/backup.go)", fmt.Errorf("%w: etcd container %s stopped during the backup (%w)", erdrt.ErrEtcdNotRunning, "abc", errors.New("exec: task not found")), 5},
 		{"lock held past --lock-timeout", lockTimeout, 6},
 		{"restore --snapshot of an id that does not exist (jobs/restore.go)", fmt.Errorf("snapshot %q: %w", "x", getErr), 7},
-		{"verify with no snapshot", runVerify(ctx, verifyOptions{globalOptions: e.g}, e.d), 7},
+		{"verify with no snapshot", runVerify(ctx, verifyOptions{globalOptions: e.g}, e.d), 18},
 		{"restore: every snapshot failed (jobs/restore.go)", fmt.Errorf("%w usable: all 2 snapshots failed verification (a; b); the data dir /var/lib/etcd is left empty", store.ErrNoSnapshot), 7},
 		{"checksum mismatch (verify.Snapshot)", fmt.Errorf("%d of %d snapshots failed: %w", 1, 1, errors.Join(fmt.Errorf("%w: %w", etcdtool.ErrVerify, store.ErrCorrupt))), 8},
 		{"revision went backwards (jobs/backup.go)", fmt.Errorf("%w: %s", backup.ErrSuspect, "revision 5 is below the newest snapshot's 9"), 9},
-		{"status needs attention", runStatus(ctx, onDisk, e.d), 10},
+		{"status needs attention (status.go)", fmt.Errorf("%w: %d warning(s)", errNeedsAction, 2), 10},
+		{"status: containerd gone, backups cannot work", runStatus(ctx, onDisk, e.d), 17},
 		{"tmpfs too small (jobs/restore.go checkRoom)", fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", etcdtool.ErrNoRoom, "200MiB", "/var/lib/etcd", "100MiB", "300MiB"), 11},
 		{"data dir in use (jobs/cold.go)", fmt.Errorf("%w: %s", backup.ErrDataDirInUse, "etcd (pid 42)"), 12},
 		{"two etcds (runtime/select.go pickEtcd)", fmt.Errorf("%w: %d are running (%s), none from the manifest's image", erdrt.ErrEtcdAmbiguous, 2, "a, b"), 13},
@@ -82,6 +83,8 @@ func TestExitCodes(t *testing.T) {
 		{"no bucket (offhost/s3.go)", fmt.Errorf("%s: %w: %q on %s (create it first)", "list", offhost.ErrNoBucket, "b", "https://s3"), 15},
 		{"SIGTERM while waiting for the lock", lockCancelled, 16},
 		{"--timeout", fmt.Errorf("etcdctl: %w", context.DeadlineExceeded), 16},
+		{"install: its restore step exited 7 (install.go run)", fmt.Errorf("x restore: %w; kubelet left stopped", &install.ToolExit{Code: 7, Err: errors.New("exit status 7")}), 7},
+		{"install: its restore step exited 11", fmt.Errorf("x restore: %w", &install.ToolExit{Code: 11, Err: errors.New("exit status 11")}), 11},
 	} {
 		if tc.want != 0 && tc.err == nil {
 			t.Errorf("%s: no error to map", tc.name)

@@ -36,8 +36,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	// Verify stages in os.TempDir and every job sweeps it for the FIFO
-	// directories of killed runs: keep both to this test.
+	// Every job sweeps TMPDIR for the FIFO directories of killed runs: keep
+	// it to this test.
 	tmp := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,6 +43,7 @@ func newApp() *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
+		Action: unknownCommand,
 		Commands: []*cli.Command{
 			backupCommand(),
 			restoreCommand(),
@@ -51,15 +53,44 @@ func newApp() *cli.App {
 			defragCommand(),
 			statusCommand(),
 			journalCommand(),
+			ackRestoreCommand(),
 			installCommand(), uninstallCommand(),
 			versionCommand(),
 		},
 	}
-	// A bad flag on any command is a usage error (exit 2), not a failure.
+	// A bad flag on any command is a usage error (exit 2), not a failure, and
+	// so is an argument to a verb that takes none.
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
+		if !takesArgs[c.Name] {
+			c.Action = noArgs(c.Action)
+		}
 	}
 	return app
+}
+
+// takesArgs are the verbs that read arguments (verify: snapshot ids;
+// install and uninstall say themselves that they take none).
+var takesArgs = map[string]bool{"verify": true, "install": true, "uninstall": true}
+
+// unknownCommand runs when no verb matched: help without arguments, a usage
+// error naming the word otherwise.
+func unknownCommand(c *cli.Context) error {
+	if !c.Args().Present() || (c.Args().Len() == 1 && c.Args().First() == "help") {
+		return cli.ShowAppHelp(c)
+	}
+	return usageError{fmt.Errorf("unknown command %q: see `etcd-ramdisk --help`", c.Args().First())}
+}
+
+// noArgs refuses arguments to a verb that takes none: `list extra-arg` is a
+// mistake said at once, not an argument silently ignored.
+func noArgs(action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.Args().Present() {
+			return usageError{fmt.Errorf("%s takes no arguments, got %q (flags go before them: see `etcd-ramdisk %s --help`)", c.Command.Name, c.Args().Slice(), c.Command.Name)}
+		}
+		return action(c)
+	}
 }
 
 // checkTestClock refuses a malformed test clock override and says so in the

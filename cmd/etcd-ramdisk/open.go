@@ -61,9 +61,11 @@ type job struct {
 
 // openJob opens a job's parts in the order that reports mistakes before
 // anything is created: the manifest (only read), the backup dir (created when
-// missing), containerd. Close the runtime when done. On failure the context
-// returned is ctx, so that the caller can still log with it.
-func openJob(ctx context.Context, g globalOptions, d deps) (*job, context.Context, error) {
+// missing; with writes, one this run cannot write into is a config error, a
+// read-only mount found before etcd is asked for anything), containerd. Close
+// the runtime when done. On failure the context returned is ctx, so that the
+// caller can still log with it.
+func openJob(ctx context.Context, g globalOptions, d deps, writes bool) (*job, context.Context, error) {
 	m, err := loadManifest(g)
 	if err != nil {
 		return nil, ctx, err
@@ -71,6 +73,11 @@ func openJob(ctx context.Context, g globalOptions, d deps) (*job, context.Contex
 	st, err := openStore(g)
 	if err != nil {
 		return nil, ctx, err
+	}
+	if writes {
+		if err := st.Writable(); err != nil {
+			return nil, ctx, configError{err}
+		}
 	}
 	rt, rctx, err := openRuntime(ctx, g, d)
 	if err != nil {

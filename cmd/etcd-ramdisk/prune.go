@@ -29,6 +29,9 @@ type pruneOptions struct {
 
 func runPrune(ctx context.Context, o pruneOptions, d deps) error {
 	ctx = d.start(ctx)
+	if err := o.Policy.Validate(); err != nil {
+		return usageError{fmt.Errorf("--keep-*: %w", err)}
+	}
 	st, err := openStore(o.globalOptions)
 	if err != nil {
 		return err

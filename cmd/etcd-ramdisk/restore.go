@@ -21,7 +21,7 @@ func restoreCommand() *cli.Command {
 		UsageText: "etcd-ramdisk restore [--snapshot ID] [--data-dir DIR] [--allow-empty]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "snapshot", Usage: "restore this snapshot id (may be a suspect one) instead of the newest good one"},
-			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
+			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath); another one (its parent must exist) gets the data but leaves the restore record and status alone"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "exit 0 when there is no snapshot at all (a brand-new cluster)"},
 			&cli.BoolFlag{Name: "bump-revision", Value: true, Usage: "restore with --bump-revision 1000000000 --mark-compacted, as etcd advises for Kubernetes"},
 			&cli.BoolFlag{Name: "no-journal", Usage: "restore the snapshot alone, without replaying the journal chain that follows it"},
@@ -56,12 +56,18 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 	if id := o.Snapshot; id != "" && !store.ValidID(id) {
 		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
 	}
+	// A mistyped --data-dir fails before anything runs (exit 3).
+	if o.DataDir != "" {
+		if err := restore.CheckDataDir(o.DataDir); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	var res *restore.Result
 	defer func() {
 		writeMetrics(ctx, o.MetricsFile, metrics.RestoreRun(start, exitCode(err), restoreMetrics(res)))
 	}()
-	j, ctx, err := openJob(ctx, o.globalOptions, d)
+	j, ctx, err := openJob(ctx, o.globalOptions, d, false)
 	if err != nil {
 		return err
 	}
@@ -87,6 +93,9 @@ func printRestore(w io.Writer, res *restore.Result) {
 	m := res.Snapshot.Meta
 	fmt.Fprintf(w, "restored snapshot %s (revision %d, taken %s, %s old) into %s in %s\n",
 		m.ID, m.Etcd.Revision, m.Time.Format(time.RFC3339), time.Since(m.Time).Round(time.Second), res.DataDir, res.Duration.Round(time.Millisecond))
+	if res.Elsewhere {
+		fmt.Fprintf(w, "%s is not the manifest's data dir: etcd does not start from it, and status and the restore record still speak of the live one\n", res.DataDir)
+	}
 	if res.FromOffhost != "" {
 		fmt.Fprintf(w, "fetched from the off-host copies on %s (the backup dir had none)\n", res.FromOffhost)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/clock"
@@ -14,13 +15,13 @@ import (
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "status",
-		Usage:     "one screen answering \"am I safe?\"; exits 10 when something needs attention (never locks or writes)",
+		Usage:     "one screen answering \"am I safe?\"; exits 17 when backups cannot work, 10 when something else needs attention (never locks or writes)",
 		UsageText: "etcd-ramdisk status [--json] [--max-backup-age 1h] [--root /] [--metrics-file PATH]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 			&cli.DurationFlag{Name: "max-backup-age", Value: status.DefaultMaxBackupAge, Usage: "warn when the newest good backup is older"},
 			&cli.StringFlag{Name: "data-dir", Usage: "host data dir (default: the manifest's etcd-data hostPath)"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "look for the drop-in, cron file, fstab and the journal's state under this root"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "the install root, as for `install --root`: look for what install writes there (drop-in, cron file, fstab, kubelet's config) and the journal's state under it; the manifest and the backup dir come from their own flags"},
 			// No environment variable, unlike the jobs' --metrics-file: status
 			// writes nothing unless asked on its command line.
 			&cli.StringFlag{Name: "metrics-file", Usage: "record the journal's figures for node_exporter's textfile collector in `PATH` (*.prom; may be shared with backup, restore and defrag)"},
@@ -46,18 +47,20 @@ type statusOptions struct {
 func runStatus(ctx context.Context, o statusOptions, d deps) error {
 	ctx = d.start(ctx)
 	var images status.ImageChecker
-	rt, ctx, err := openRuntime(ctx, o.globalOptions, d)
-	if err != nil {
-		images = unreachable{err}
+	var etcd status.EtcdChecker
+	rt, ctx, rtErr := openRuntime(ctx, o.globalOptions, d)
+	if rtErr != nil {
+		images = unreachable{rtErr}
 	} else {
 		defer rt.Close()
-		images = rt
+		images, etcd = rt, rt
 	}
 	off, offErr := loadOffhost(o.globalOptions)
 	rep, err := status.Gather(ctx, status.Options{
 		Offhost: off, OffhostError: offErr,
 		Manifest: o.Manifest, DataDir: o.DataDir, BackupDir: o.BackupDir,
 		Root: o.Root, MaxBackupAge: o.MaxBackupAge, Images: images,
+		ContainerdError: rtErr, Etcd: etcd,
 	})
 	if err != nil {
 		return usageError{err}
@@ -70,6 +73,9 @@ func runStatus(ctx context.Context, o statusOptions, d deps) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(rep.Broken) > 0 {
+		return fmt.Errorf("%w: %s", errBroken, strings.Join(rep.Broken, "; "))
 	}
 	if rep.NeedsAttention {
 		return fmt.Errorf("%w: %d warning(s)", errNeedsAction, len(rep.Warnings))

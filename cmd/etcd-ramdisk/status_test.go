@@ -15,8 +15,9 @@ import (
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 )
 
-// status on a node where nothing is installed: a fresh backup, a data dir on
-// disk, containerd gone. It needs attention and says why, never failing.
+// status on a node where nothing is installed: a fresh backup, an empty data
+// dir on disk, containerd gone. Backups cannot work (exit 17, a FAIL line
+// naming containerd), and the rest of the report is still there.
 func TestStatusNeedsAttention(t *testing.T) {
 	e := newEnv(t)
 	snap := e.writeSnapshot(t, time.Now().Add(-time.Minute), 100, store.Good)
@@ -27,12 +28,12 @@ func TestStatusNeedsAttention(t *testing.T) {
 		}
 	}
 	err := runStatus(context.Background(), o, e.d)
-	wantExit(t, err, 10, "warning(s)")
+	wantExit(t, err, 17, "containerd: containerd unavailable", "data dir: ")
 	var rep status.Report
 	if err := json.Unmarshal(e.out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v:\n%s", err, e.out)
 	}
-	if !rep.NeedsAttention || len(rep.Warnings) == 0 || rep.Backups.Good != 1 || rep.Backups.LastGood == nil || rep.Backups.LastGood.ID != snap.Meta.ID {
+	if !rep.NeedsAttention || len(rep.Warnings) == 0 || len(rep.Broken) != 2 || rep.Backups.Good != 1 || rep.Backups.LastGood == nil || rep.Backups.LastGood.ID != snap.Meta.ID {
 		t.Errorf("report %+v", rep)
 	}
 	if rep.Image == nil || rep.Image.InContainerd != status.ImageUnknown || !strings.Contains(rep.Image.ContainerdError, "--containerd-address") {
@@ -44,9 +45,9 @@ func TestStatusNeedsAttention(t *testing.T) {
 
 	e.out.Reset()
 	o.JSON = false
-	wantExit(t, runStatus(context.Background(), o, e.d), 10)
+	wantExit(t, runStatus(context.Background(), o, e.d), 17)
 	text := e.out.String()
-	for _, want := range []string{"last backup: " + snap.Meta.ID, "snapshots:   1 good, 0 suspect, 0 problems in " + e.g.BackupDir, "\nWARN "} {
+	for _, want := range []string{"last backup: " + snap.Meta.ID, "snapshots:   1 good, 0 suspect, 0 problems in " + e.g.BackupDir, "\nWARN ", "\nFAIL containerd: ", "containerd:  NOT reachable"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status lacks %q:\n%s", want, text)
 		}
@@ -77,7 +78,7 @@ func TestStatusJournalUnderRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := statusOptions{globalOptions: e.g, JSON: true, MaxBackupAge: time.Hour, DataDir: filepath.Join(e.dir, "etcd"), Root: root}
-	wantExit(t, runStatus(context.Background(), o, e.d), 10) // the data dir is not a tmpfs
+	wantExit(t, runStatus(context.Background(), o, e.d), 17) // no containerd
 	var rep status.Report
 	if err := json.Unmarshal(e.out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v:\n%s", err, e.out)
@@ -90,7 +91,7 @@ func TestStatusJournalUnderRoot(t *testing.T) {
 	prom := filepath.Join(e.dir, "erd.prom")
 	e.out.Reset()
 	o.MetricsFile = prom
-	wantExit(t, runStatus(context.Background(), o, e.d), 10)
+	wantExit(t, runStatus(context.Background(), o, e.d), 17)
 	b, err := os.ReadFile(prom)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestStatusJournalUnderRoot(t *testing.T) {
 	}
 	e.out.Reset()
 	o.JSON = false
-	wantExit(t, runStatus(context.Background(), o, e.d), 10)
+	wantExit(t, runStatus(context.Background(), o, e.d), 17)
 	if !strings.Contains(e.out.String(), "WARN the journal unit is installed but the journal is not running (its process 0 is gone)") {
 		t.Errorf("status:\n%s", e.out)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
@@ -65,13 +64,18 @@ func runVerify(ctx context.Context, o verifyOptions, d deps) error {
 		}
 		defer rt.Close()
 	}
+	work, done, err := verify.WorkDir(st)
+	if err != nil {
+		return err
+	}
+	defer done()
 	var failed []error
 	for _, k := range targets {
 		var err error
 		if k.Snap == nil {
 			err = fmt.Errorf("%w: %w", etcdtool.ErrVerify, k.Err)
 		} else {
-			err = verify.Snapshot(ctx, rt, st, k.Snap, os.TempDir())
+			err = verify.Snapshot(ctx, rt, st, k.Snap, work)
 		}
 		if err != nil {
 			fmt.Fprintf(d.Stdout, "FAIL %s: %v\n", k.Meta.ID, err)
@@ -103,13 +107,16 @@ func verifyTargets(st *store.Store, o verifyOptions) ([]store.Known, error) {
 			return nil, err
 		}
 		suspect := store.Merge(sus, sp)
+		if o.All && len(known)+len(suspect) == 0 {
+			return nil, fmt.Errorf("%w: %s holds none", verify.ErrNothingToVerify, st.Dir)
+		}
 		if o.All {
 			return append(known, suspect...), nil
 		}
 		return byID(st, append(known, suspect...), o.IDs)
 	}
 	if len(known) == 0 {
-		return nil, fmt.Errorf("%w in %s", store.ErrNoSnapshot, st.Dir)
+		return nil, fmt.Errorf("%w: %s holds none", verify.ErrNothingToVerify, st.Dir)
 	}
 	n := slices.IndexFunc(known, func(k store.Known) bool { return k.Snap != nil })
 	if n < 0 {
@@ -149,8 +156,17 @@ func verifyOffhost(ctx context.Context, o verifyOptions, d deps) error {
 		return err
 	}
 	defer rt.Close()
+	st, err := openStore(o.globalOptions)
+	if err != nil {
+		return err
+	}
+	work, done, err := verify.WorkDir(st)
+	if err != nil {
+		return err
+	}
+	defer done()
 	src := offhost.NewSource(cfg, o.Identity, logging.G(ctx))
-	verdicts, err := verify.Remote(ctx, rt, src, o.IDs, o.All, os.TempDir())
+	verdicts, err := verify.Remote(ctx, rt, src, o.IDs, o.All, work)
 	if err != nil {
 		return err
 	}

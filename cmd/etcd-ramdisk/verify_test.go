@@ -115,9 +115,12 @@ func TestVerifyContainerdMissing(t *testing.T) {
 	}
 }
 
+// An empty store is nothing to verify, verify's own exit code (not
+// restore's 7), with or without --all.
 func TestVerifyTargets(t *testing.T) {
 	e := newEnv(t)
-	wantExit(t, runVerify(context.Background(), verifyOptions{globalOptions: e.g}, e.d), 7, "no snapshot in "+e.g.BackupDir)
+	wantExit(t, runVerify(context.Background(), verifyOptions{globalOptions: e.g}, e.d), 18, "no snapshot to verify: "+e.g.BackupDir)
+	wantExit(t, runVerify(context.Background(), verifyOptions{globalOptions: e.g, All: true}, e.d), 18, "no snapshot to verify")
 	o := verifyOptions{globalOptions: e.g, IDs: []string{"20261125T150000Z-r1"}}
 	wantExit(t, runVerify(context.Background(), o, e.d), 2, "20261125T150000Z-r1")
 }

@@ -93,34 +93,63 @@ func applyLayer(ctx context.Context, img containerd.Image, dgst digest.Digest, f
 		return err
 	}
 	defer dr.Close()
-	tr := tar.NewReader(dr)
+	l, err := readLayer(dr)
+	if err != nil {
+		return err
+	}
+	l.applyTo(files)
+	return nil
+}
+
+// layer is what one layer's tar does to the filesystem below it.
+type layer struct {
+	files   []string // regular files, symlinks and hard links it adds
+	gone    []string // paths its whiteouts remove, with what is under them
+	opaques []string // directories its opaque whiteouts empty ("dir/")
+}
+
+func readLayer(r io.Reader) (*layer, error) {
+	l := &layer{}
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return l, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
 		dir, base := path.Split(name)
 		switch {
 		case base == ".wh..wh..opq":
-			for f := range files {
-				if strings.HasPrefix(f, dir) {
-					delete(files, f)
-				}
-			}
+			l.opaques = append(l.opaques, dir)
 		case strings.HasPrefix(base, ".wh."):
-			gone := dir + strings.TrimPrefix(base, ".wh.")
-			for f := range files {
-				if f == gone || strings.HasPrefix(f, gone+"/") {
-					delete(files, f)
-				}
-			}
+			l.gone = append(l.gone, dir+strings.TrimPrefix(base, ".wh."))
 		case h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink:
-			files[name] = true
+			l.files = append(l.files, name)
 		}
+	}
+}
+
+// applyTo applies the layer to the files of the layers below it. Its
+// whiteouts hide entries of those lower layers only, never its own, whatever
+// their order in the tar (OCI image spec, "Whiteouts").
+func (l *layer) applyTo(files map[string]bool) {
+	for f := range files {
+		for _, dir := range l.opaques {
+			if strings.HasPrefix(f, dir) {
+				delete(files, f)
+			}
+		}
+		for _, g := range l.gone {
+			if f == g || strings.HasPrefix(f, g+"/") {
+				delete(files, f)
+			}
+		}
+	}
+	for _, f := range l.files {
+		files[f] = true
 	}
 }
 

@@ -28,7 +28,13 @@ func main() {
 		Commands: []*cli.Command{
 			buildImagesCommand(),
 			upCommand(),
-			simple("down", "stop everything, unmount and remove the node", func(ctx context.Context, b *testbed.Bed) error { return b.Down(ctx) }),
+			simple("down", "stop everything, unmount and remove the node", func(ctx context.Context, b *testbed.Bed) error {
+				if err := b.Down(ctx); err != nil {
+					return err
+				}
+				fmt.Printf("node %s is down: its containerd and etcd stopped, its mounts gone, the directory removed\n", b.Dir)
+				return nil
+			}),
 			simple("reboot", "power-cycle: kill every container, remount the tmpfs empty, restart containerd", func(ctx context.Context, b *testbed.Bed) error { return b.Reboot(ctx) }),
 			simple("kubelet", "start the etcd static pod through CRI (as kubelet does) and wait until healthy", func(ctx context.Context, b *testbed.Bed) error { return b.StartEtcd(ctx) }),
 			simple("stop-etcd", "stop and remove the etcd pod", func(ctx context.Context, b *testbed.Bed) error { return b.StopEtcd(ctx) }),
@@ -81,7 +87,19 @@ func upCommand() *cli.Command {
 			}
 			o := testbed.NodeOptions{Image: c.String("image"), NodeName: c.String("node-name"), IP: c.String("ip"), DataHostPath: c.String("data-host-path"), TmpfsSize: c.String("tmpfs-size"),
 				ClientPort: c.Int("client-port"), PeerPort: c.Int("peer-port"), MetricsPort: c.Int("metrics-port")}
-			return b.Up(c.Context, o, archives)
+			// The node's ports and the host's beds are shared with the demo
+			// and the end-to-end tests: one at a time.
+			unlock, err := testbed.LockHost(c.Context, os.Stderr)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			if err := b.Up(c.Context, o, archives); err != nil {
+				return err
+			}
+			fmt.Printf("node %s is up: etcd %s (%s) on its tmpfs %s, containerd at %s\n", b.Dir, b.Options.Image, fmt.Sprintf("https://127.0.0.1:%d", b.Options.ClientPort), b.DataDir(), b.Containerd.Address)
+			fmt.Printf("point etcd-ramdisk at it: eval \"$(%s env)\"; then etcd-ramdisk status\n", os.Args[0])
+			return nil
 		},
 	}
 }
@@ -111,13 +129,18 @@ func envCommand() *cli.Command {
 }
 
 func etcdCommand() *cli.Command {
-	return &cli.Command{Name: "etcd", Usage: "run the etcdkv client over TLS (put, get, put-many, check-many, count, status)", SkipFlagParsing: true, Action: func(c *cli.Context) error {
-		b, err := openBed(c)
-		if err != nil {
+	return &cli.Command{Name: "etcd", Usage: "run the etcdkv client over TLS (put, get, put-many, check-many, count, status)", SkipFlagParsing: true,
+		UsageText: "testbed etcd put KEY VALUE | get KEY | put-many PREFIX N | check-many PREFIX N | count PREFIX | ack-writes PREFIX MAX | fill PREFIX BYTES | status | load [--duration D] [--rate R]", Action: func(c *cli.Context) error {
+			// Its flags go to etcdkv, except a request for help.
+			if a := c.Args().First(); a == "--help" || a == "-h" || a == "help" {
+				return cli.ShowSubcommandHelp(c)
+			}
+			b, err := openBed(c)
+			if err != nil {
+				return err
+			}
+			out, err := b.EtcdClient(c.Context, filepath.Join(c.String("bin"), "etcd-3.6.16", "etcdkv"), c.Args().Slice()...)
+			fmt.Print(out)
 			return err
-		}
-		out, err := b.EtcdClient(c.Context, filepath.Join(c.String("bin"), "etcd-3.6.16", "etcdkv"), c.Args().Slice()...)
-		fmt.Print(out)
-		return err
-	}}
+		}}
 }
