@@ -73,7 +73,7 @@ func TestCronTable(t *testing.T) {
 			t.Errorf("command %q: want the binary with its flags under systemd-cat", j.command)
 		}
 		switch {
-		case strings.HasSuffix(j.command, " backup --reason cron --journal-covers 45m"):
+		case strings.HasSuffix(j.command, " backup --reason cron --journal-covers "+shortDuration(assets.CronJournalCovers)):
 			backup = j
 		case strings.HasSuffix(j.command, " defrag"):
 			defrag = j
@@ -82,7 +82,21 @@ func TestCronTable(t *testing.T) {
 	if backup == nil || defrag == nil {
 		t.Fatalf("backup %v, defrag %v: want both", backup, defrag)
 	}
+	// With the journal: a snapshot at the first run at least covers after
+	// the last one, even when that one took a minute: every CronEveryWithJournal.
 	got := runs(backup.schedule, from, 5)
+	if step := got[1].Sub(got[0]); step != assets.CronEvery {
+		t.Errorf("backups %s apart, want %s", step, assets.CronEvery)
+	}
+	for _, took := range []time.Duration{0, time.Minute} {
+		last, next := got[0].Add(took), got[1]
+		for next.Sub(last) < assets.CronJournalCovers {
+			next = next.Add(assets.CronEvery)
+		}
+		if next.Sub(got[0]) != assets.CronEveryWithJournal {
+			t.Errorf("a snapshot that took %s: the next after %s, want %s", took, next.Sub(got[0]), assets.CronEveryWithJournal)
+		}
+	}
 	for i, min := range []int{0, 15, 30, 45, 0} {
 		if got[i].Minute() != min || got[i].Second() != 0 || got[i].Sub(from) > time.Duration(i+1)*15*time.Minute {
 			t.Errorf("backup run %d at %s, want minute %d", i, got[i].Format(time.TimeOnly), min)
@@ -95,4 +109,9 @@ func TestCronTable(t *testing.T) {
 	if d[0].Minute()%15 == 0 {
 		t.Errorf("defrag at %s shares a minute with a backup: one would wait for the other's lock", d[0].Format(time.TimeOnly))
 	}
+}
+
+// shortDuration is d as the cron line writes it: "25m".
+func shortDuration(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
 }

@@ -1,6 +1,9 @@
 package assets
 
-import "io/fs"
+import (
+	"io/fs"
+	"time"
+)
 
 // File is one file etcd-ramdisk install writes on the node.
 type File struct {
@@ -49,3 +52,16 @@ const JournalUnitName = "etcd-ramdisk-journal.service"
 // Uninstall removes the drop-in, the cron table and the journal unit and
 // takes the fstab line back out; it leaves the off-host config.
 var Installed = []File{DropIn, Cron, OffhostConfig, Fstab, JournalUnit}
+
+// The cron table's schedule (assets/etcd-ramdisk): a backup every
+// CronEvery; while the journal service follows etcd, the backup stores a
+// snapshot only once the newest is CronJournalCovers old, so one every
+// CronEveryWithJournal (the next run after it: cron's runs are CronEvery
+// apart, and covers is a little short of a multiple, so that a snapshot
+// that took seconds never waits a whole run more). That bounds a restore's
+// replay to about CronEveryWithJournal of changes.
+const (
+	CronEvery            = 15 * time.Minute
+	CronJournalCovers    = 25 * time.Minute
+	CronEveryWithJournal = 30 * time.Minute
+)
