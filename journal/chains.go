@@ -295,11 +295,14 @@ func (s *service) retire(ctx context.Context, snap *store.Snapshot, durable int6
 // holds (started at or below it); a chain that cannot be read counts with
 // its start revision (it holds nothing usable). Chains started above snap's
 // revision are of a history etcd left (restored from an older snapshot,
-// reset): the newest snapshot supersedes them whatever they hold.
+// reset), and chains of another cluster than snap's were copied in or
+// belong to a cluster etcd no longer is: the newest snapshot supersedes
+// them whatever they hold.
 func lastRevOf(root string, snap *store.Snapshot, chains []ChainInfo) int64 {
 	var last int64
+	cluster, _ := parseHexID(snap.Meta.Etcd.ClusterID)
 	for _, c := range chains {
-		if c.Header.StartRev > snap.Meta.Etcd.Revision {
+		if c.Header.StartRev > snap.Meta.Etcd.Revision || (cluster != 0 && c.Header.ClusterID != cluster) {
 			continue
 		}
 		rev := c.Header.StartRev

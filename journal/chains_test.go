@@ -228,7 +228,7 @@ func TestRotationNeedsNewerSnapshotAndFreeLock(t *testing.T) {
 // The older chains go once the current chain holds durably what they hold
 // after the newest snapshot: a chain of snapshot s1 (start 100) up to 150
 // needs revision 150; a chain of another history (started above the
-// snapshot) counts for nothing.
+// snapshot, or of another cluster) counts for nothing.
 func TestLastRevOfOlderChains(t *testing.T) {
 	root := t.TempDir()
 	id := writeTestChain(t, root, 150, WriterOptions{})
@@ -241,6 +241,12 @@ func TestLastRevOfOlderChains(t *testing.T) {
 	}
 	if got := lastRevOf(root, snapAt("s2", 90, "", ""), chains); got != 0 {
 		t.Errorf("need after a snapshot at 90, below the chain's start = %d, want 0 (another history)", got)
+	}
+	if got := lastRevOf(root, snapAt("s2", 120, "1", "2"), chains); got != 150 {
+		t.Errorf("need after a snapshot of the chain's cluster = %d, want 150", got)
+	}
+	if got := lastRevOf(root, snapAt("s2", 120, "9", "2"), chains); got != 0 {
+		t.Errorf("need after a snapshot of another cluster = %d, want 0 (a chain copied in counts for nothing)", got)
 	}
 	chains[0].ID = "missing"
 	if got := lastRevOf(root, snapAt("s2", 120, "", ""), chains); got != 100 {
