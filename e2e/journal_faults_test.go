@@ -804,7 +804,7 @@ func TestJournalFaultForeignSegments(t *testing.T) {
 	if len(after) != len(before) || countPrefix(t, n.ctx, c, "/k") != 0 {
 		t.Errorf("%d keys after the restore, %d before; /k (the other cluster's) %d times", len(after), len(before), countPrefix(t, n.ctx, c, "/k"))
 	}
-	recordFault("journal: another cluster's segments", 2, 2, 0, 0, 0)
+	recordFault("journal: another cluster's segments", 2, 2, 0, 0, lost)
 }
 
 // etcd is restarted as kubelet does (its container killed and created
