@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,27 +41,51 @@ func (n *node) etcdClient() *clientv3.Client {
 // unit would, until the test kills it.
 func (n *node) startJournal(stateFile string) *journalProc {
 	n.t.Helper()
-	cmd := n.toolCommand(nil, "journal", "--interval", "1s", "--state-file", stateFile)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	return n.startJournalEnv(nil, stateFile)
+}
+
+// startJournalEnv runs the journal service with extra environment variables.
+func (n *node) startJournalEnv(env []string, stateFile string) *journalProc {
+	n.t.Helper()
+	cmd := n.toolCommand(env, "journal", "--interval", "1s", "--state-file", stateFile)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		n.t.Fatal(err)
 	}
-	p := &journalProc{cmd: cmd, stderr: &stderr, state: stateFile}
+	p := &journalProc{cmd: cmd, stderr: stderr, state: stateFile}
 	n.t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
-		n.t.Logf("journal service stderr (tail):\n%s", tail(stderr.String(), 4000))
+		n.t.Logf("journal service (pid %d) stderr (tail):\n%s", cmd.Process.Pid, tail(stderr.String(), 6000))
 	})
 	return p
 }
 
 type journalProc struct {
 	cmd    *exec.Cmd
-	stderr *strings.Builder
+	stderr *syncBuffer
 	state  string
+}
+
+// syncBuffer collects a running process's output and may be read meanwhile.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // waitDurable waits until the journal has fsynced revision rev: the

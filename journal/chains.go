@@ -33,14 +33,15 @@ func (s *service) chainFor(ctx context.Context, snap *store.Snapshot, etcd etcdS
 	if err != nil {
 		return Header{}, err
 	}
-	c, ok, bad := resumable(snap, chains, func(id string) error {
+	c, ok, bad := resumable(snap, chains, etcd, func(id string) error {
 		_, err := Verify(s.root, id)
 		return err
 	})
 	for _, err := range bad {
-		logging.G(ctx).Warn("journal chain does not verify; it is kept, and not continued", "err", err)
+		logging.G(ctx).Warn("journal chain passed over; it is kept, and not continued", "err", err)
 	}
 	if ok {
+		s.warnForeign(ctx, c.ID)
 		return c.Header, nil
 	}
 	hdr, err := s.build(ctx, snap, etcd, nil)
@@ -57,13 +58,19 @@ func (s *service) chainFor(ctx context.Context, snap *store.Snapshot, etcd etcdS
 }
 
 // resumable picks the chain to go on with for snap: the newest one that
-// follows it (its snapshot ID and start revision) and verifies. It also
-// returns why the newer ones that follow snap did not verify.
-func resumable(snap *store.Snapshot, chains []ChainInfo, verify func(id string) error) (ChainInfo, bool, []error) {
+// follows it (its snapshot ID and start revision), of etcd's cluster and
+// member, and verifies. It also returns why the newer ones that follow snap
+// were passed over: copied in from another cluster, or broken.
+func resumable(snap *store.Snapshot, chains []ChainInfo, etcd etcdState, verify func(id string) error) (ChainInfo, bool, []error) {
 	var bad []error
 	for i := len(chains) - 1; i >= 0; i-- {
 		c := chains[i]
 		if c.Err != nil || c.Header.SnapshotID != snap.Meta.ID || c.Header.StartRev != snap.Meta.Etcd.Revision {
+			continue
+		}
+		if h := c.Header; etcd.cluster != 0 && (h.ClusterID != etcd.cluster || h.MemberID != etcd.member) {
+			bad = append(bad, fmt.Errorf("chain %s follows cluster %x member %x, etcd is cluster %x member %x",
+				c.ID, h.ClusterID, h.MemberID, etcd.cluster, etcd.member))
 			continue
 		}
 		if err := verify(c.ID); err != nil {
@@ -73,6 +80,18 @@ func resumable(snap *store.Snapshot, chains []ChainInfo, verify func(id string) 
 		return c, true, bad
 	}
 	return ChainInfo{}, false, bad
+}
+
+// warnForeign says which segments of other chains lie in chain id's
+// directory: they are never read as part of it.
+func (s *service) warnForeign(ctx context.Context, id string) {
+	foreign, err := ForeignSegments(s.root, id)
+	if err != nil {
+		logging.G(ctx).Warn("journal chain's segments not listed", "chain", id, "err", err)
+	}
+	for _, f := range foreign {
+		logging.G(ctx).Warn("journal: a segment of another chain in this chain's directory is ignored", "chain", id, "foreign", f.String())
+	}
 }
 
 // rotate starts the chain of a newer snapshot from the one just stopped,
@@ -276,11 +295,14 @@ func (s *service) retire(ctx context.Context, snap *store.Snapshot, durable int6
 // holds (started at or below it); a chain that cannot be read counts with
 // its start revision (it holds nothing usable). Chains started above snap's
 // revision are of a history etcd left (restored from an older snapshot,
-// reset): the newest snapshot supersedes them whatever they hold.
+// reset), and chains of another cluster than snap's were copied in or
+// belong to a cluster etcd no longer is: the newest snapshot supersedes
+// them whatever they hold.
 func lastRevOf(root string, snap *store.Snapshot, chains []ChainInfo) int64 {
 	var last int64
+	cluster, _ := parseHexID(snap.Meta.Etcd.ClusterID)
 	for _, c := range chains {
-		if c.Header.StartRev > snap.Meta.Etcd.Revision {
+		if c.Header.StartRev > snap.Meta.Etcd.Revision || (cluster != 0 && c.Header.ClusterID != cluster) {
 			continue
 		}
 		rev := c.Header.StartRev

@@ -19,12 +19,19 @@ func snapAt(id string, rev int64, cluster, member string) *store.Snapshot {
 }
 
 func chainOf(id, snapID string, start int64, err error) ChainInfo {
-	return ChainInfo{ID: id, Header: Header{ChainID: id, SnapshotID: snapID, StartRev: start}, Err: err}
+	return ChainInfo{ID: id, Header: Header{ChainID: id, ClusterID: 1, MemberID: 2, SnapshotID: snapID, StartRev: start}, Err: err}
 }
 
-// The chain to go on with is the newest one of the newest snapshot that
-// verifies; a chain of another snapshot or start, or one that cannot be
-// read, is never continued.
+// ofCluster gives c etcd's IDs: chainOf's are the test etcd's (1, 2).
+func ofCluster(c ChainInfo, cluster, member uint64) ChainInfo {
+	c.Header.ClusterID, c.Header.MemberID = cluster, member
+	return c
+}
+
+// The chain to go on with is the newest one of the newest snapshot, of
+// etcd's cluster and member, that verifies; a chain of another snapshot or
+// start, of another cluster (copied in), or one that cannot be read, is
+// never continued.
 func TestResumable(t *testing.T) {
 	snap := snapAt("s2", 200, "", "")
 	broken := errors.New("broken")
@@ -43,10 +50,13 @@ func TestResumable(t *testing.T) {
 		{"the newest of two", []ChainInfo{chainOf("b", "s2", 200, nil), chainOf("c", "s2", 200, nil)}, nil, "c", 0},
 		{"the newest does not verify", []ChainInfo{chainOf("b", "s2", 200, nil), chainOf("c", "s2", 200, nil)}, []string{"c"}, "b", 1},
 		{"none verifies", []ChainInfo{chainOf("b", "s2", 200, nil)}, []string{"b"}, "", 1},
+		{"the newest is another cluster's", []ChainInfo{chainOf("b", "s2", 200, nil), ofCluster(chainOf("c", "s2", 200, nil), 9, 2)}, nil, "b", 1},
+		{"the newest is another member's", []ChainInfo{chainOf("b", "s2", 200, nil), ofCluster(chainOf("c", "s2", 200, nil), 1, 9)}, nil, "b", 1},
+		{"only another cluster's", []ChainInfo{ofCluster(chainOf("c", "s2", 200, nil), 9, 9)}, nil, "", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var verified []string
-			got, ok, bad := resumable(snap, tc.chains, func(id string) error {
+			got, ok, bad := resumable(snap, tc.chains, etcdState{cluster: 1, member: 2}, func(id string) error {
 				verified = append(verified, id)
 				if slices.Contains(tc.corrupt, id) {
 					return fmt.Errorf("chain %s: %w", id, ErrCorrupt)
@@ -218,7 +228,7 @@ func TestRotationNeedsNewerSnapshotAndFreeLock(t *testing.T) {
 // The older chains go once the current chain holds durably what they hold
 // after the newest snapshot: a chain of snapshot s1 (start 100) up to 150
 // needs revision 150; a chain of another history (started above the
-// snapshot) counts for nothing.
+// snapshot, or of another cluster) counts for nothing.
 func TestLastRevOfOlderChains(t *testing.T) {
 	root := t.TempDir()
 	id := writeTestChain(t, root, 150, WriterOptions{})
@@ -231,6 +241,12 @@ func TestLastRevOfOlderChains(t *testing.T) {
 	}
 	if got := lastRevOf(root, snapAt("s2", 90, "", ""), chains); got != 0 {
 		t.Errorf("need after a snapshot at 90, below the chain's start = %d, want 0 (another history)", got)
+	}
+	if got := lastRevOf(root, snapAt("s2", 120, "1", "2"), chains); got != 150 {
+		t.Errorf("need after a snapshot of the chain's cluster = %d, want 150", got)
+	}
+	if got := lastRevOf(root, snapAt("s2", 120, "9", "2"), chains); got != 0 {
+		t.Errorf("need after a snapshot of another cluster = %d, want 0 (a chain copied in counts for nothing)", got)
 	}
 	chains[0].ID = "missing"
 	if got := lastRevOf(root, snapAt("s2", 120, "", ""), chains); got != 100 {

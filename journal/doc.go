@@ -33,7 +33,8 @@
 //	  (uvarint), member ID (uvarint), start revision (the revision of the
 //	  snapshot the chain follows), snapshot ID, creation time. Every segment
 //	  starts with the same header, so a segment of another chain or cluster
-//	  is recognised.
+//	  is recognised: copied into a chain's directory, it is never read as
+//	  part of the chain (ForeignSegments names it).
 //	2 revision: revision, time seen, event count (uvarint), then per event:
 //	  type byte (0 put, 1 delete), key, value, create revision, mod revision
 //	  (the record's revision), version, lease ID. One record per etcd

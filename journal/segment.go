@@ -39,8 +39,24 @@ type segment struct {
 func segmentName(firstRev int64) string { return fmt.Sprintf("%016x%s", firstRev, segSuffix) }
 
 // listSegments returns a chain's segments in revision order. Files of
-// other names (a temporary file that a crash left) are not segments.
+// other names (a temporary file that a crash left) are not segments, nor
+// are segments of another chain copied in (ForeignSegments).
 func listSegments(dir string) ([]segment, error) {
+	all, err := segmentFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, s := range all {
+		if foreignHeader(s.path, filepath.Base(dir)) == nil {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// segmentFiles returns the files of dir named as segments, in revision order.
+func segmentFiles(dir string) ([]segment, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err

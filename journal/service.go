@@ -317,13 +317,22 @@ func (s *service) following(ctx context.Context, snap *store.Snapshot, hdr Heade
 	}
 	st.Bytes = s.closed.BytesWritten + fs.Writer.BytesWritten
 	st.Syncs = s.closed.Syncs + fs.Writer.Syncs
-	if fs.Running {
+	if recovered(fs) {
 		if st.LastError != "" {
 			logging.G(ctx).Info("journal following etcd", "chain", hdr.ChainID, "snapshot", snap.Meta.ID, "revision", fs.DurableRev)
 		}
 		st.LastError, s.wait, s.asked = "", 0, time.Time{}
 	}
 	s.publish(ctx)
+}
+
+// recovered says whether a follower has shown that the chain goes on: it
+// committed, or it has nothing to commit. A follower that has only opened
+// the chain again has not: on a full disk or a failing one it reopens the
+// chain after every failed commit, and the error it failed with stands
+// until a commit succeeds.
+func recovered(fs FollowStats) bool {
+	return fs.Running && (!fs.Writer.LastSync.IsZero() || fs.DurableRev >= fs.SeenRev)
 }
 
 // count adds a closed writer's counters to the run's.

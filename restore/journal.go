@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -32,24 +33,27 @@ type Replayed struct {
 // chainFor finds the journal chain that follows snap: started from it (its
 // id and revision), of its cluster when both are known, and readable end to
 // end. ok is false when none does, or when the chain holds nothing after
-// the snapshot. A chain that follows snap but cannot be read is reported in
-// why: the restore says so instead of passing over it in silence.
+// the snapshot. Every chain that follows snap but is passed over (another
+// cluster's, unreadable), and every segment of another chain in the one
+// chosen, is named in why: the restore says so instead of passing over it
+// in silence, also when another chain is replayed.
 func (r *run) chainFor(snap *store.Snapshot) (sum journal.Summary, ok bool, why string) {
 	chains, err := journal.ListChains(r.st.JournalDir())
 	if err != nil {
 		return sum, false, err.Error()
 	}
+	var whys []string
 	for _, c := range chains {
 		if c.Err != nil || c.Header.SnapshotID != snap.Meta.ID || c.Header.StartRev != snap.Meta.Etcd.Revision {
 			continue
 		}
 		if id := snap.Meta.Etcd.ClusterID; id != "" && c.Header.ClusterID != 0 && strconv.FormatUint(c.Header.ClusterID, 16) != id {
-			why = fmt.Sprintf("journal chain %s names cluster %x, the snapshot cluster %s", c.ID, c.Header.ClusterID, id)
+			whys = append(whys, fmt.Sprintf("journal chain %s names cluster %x, the snapshot cluster %s", c.ID, c.Header.ClusterID, id))
 			continue
 		}
 		s, err := journal.Verify(r.st.JournalDir(), c.ID)
 		if err != nil {
-			why = fmt.Sprintf("journal chain %s: %v", c.ID, err)
+			whys = append(whys, fmt.Sprintf("journal chain %s: %v", c.ID, err))
 			continue
 		}
 		if s.Revisions > 0 && (!ok || s.LastRev > sum.LastRev) {
@@ -57,9 +61,15 @@ func (r *run) chainFor(snap *store.Snapshot) (sum journal.Summary, ok bool, why 
 		}
 	}
 	if ok {
-		why = ""
+		foreign, err := journal.ForeignSegments(r.st.JournalDir(), sum.Header.ChainID)
+		if err != nil {
+			whys = append(whys, err.Error())
+		}
+		for _, f := range foreign {
+			whys = append(whys, fmt.Sprintf("journal chain %s: %s, ignored", sum.Header.ChainID, f))
+		}
 	}
-	return sum, ok, why
+	return sum, ok, strings.Join(whys, "; ")
 }
 
 // replayJournal brings the member restored (without a bump) in the work
@@ -134,7 +144,10 @@ func (r *run) journalChain(ctx context.Context, snap *store.Snapshot) (journal.S
 		return journal.Summary{}, false
 	}
 	sum, ok, why := r.chainFor(snap)
-	if why != "" {
+	switch {
+	case why != "" && ok:
+		logging.G(ctx).Warn("journal chains or segments passed over: never applied", "snapshot", snap.Meta.ID, "chain", sum.Header.ChainID, "why", why)
+	case why != "":
 		r.journalNote = why
 		logging.G(ctx).Warn("the journal after this snapshot cannot be used; restoring the snapshot alone", "snapshot", snap.Meta.ID, "why", why)
 	}
@@ -157,6 +170,10 @@ func (r *run) withJournal(ctx context.Context, snap *store.Snapshot, w *etcdtool
 			return err
 		}
 		return r.restoreAgain(ctx, snap, w, bump, true)
+	}
+	if rep.TornBytes > 0 {
+		logging.G(ctx).Warn(fmt.Sprintf("journal torn tail of %d bytes cut: a commit that a power cut interrupted, never acknowledged as durable, is not replayed", rep.TornBytes),
+			"chain", rep.ChainID, "segment", chain.Torn.Segment, "offset", chain.Torn.Offset)
 	}
 	logging.G(ctx).Info("journal replayed", "snapshot", snap.Meta.ID, "chain", rep.ChainID, "revisions", rep.Revisions, "last_revision", rep.LastRev, "up_to", rep.UpTo)
 	if err := r.restoreAgain(ctx, snap, w, bump, false); err != nil {

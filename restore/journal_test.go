@@ -64,6 +64,48 @@ func TestChainFor(t *testing.T) {
 			t.Fatalf("chainFor = %v %q: want it refused, naming the other cluster", ok, why)
 		}
 	})
+	t.Run("another cluster's chain beside ours", func(t *testing.T) {
+		r, snap := newRun(t)
+		if _, err := testbed.WriteJournalChain(r.st.JournalDir(), header(snap, 0xabc), 150, seen); err != nil {
+			t.Fatal(err)
+		}
+		h := header(snap, 0x999)
+		h.Created = at.Add(time.Second)
+		h.ChainID = journal.NewChainID(h.StartRev, h.Created)
+		if _, err := testbed.WriteJournalChain(r.st.JournalDir(), h, 900, seen); err != nil {
+			t.Fatal(err)
+		}
+		sum, ok, why := r.chainFor(snap)
+		if !ok || sum.LastRev != 150 || !strings.Contains(why, h.ChainID) || !strings.Contains(why, "cluster 999") {
+			t.Fatalf("chainFor = %v %q, last %d; want ours to 150, the other cluster's named", ok, why, sum.LastRev)
+		}
+	})
+	t.Run("a segment of another chain in ours", func(t *testing.T) {
+		r, snap := newRun(t)
+		id, err := testbed.WriteJournalChain(r.st.JournalDir(), header(snap, 0xabc), 150, seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := header(snap, 0x999)
+		h.Created = at.Add(time.Second)
+		h.ChainID = journal.NewChainID(h.StartRev, h.Created)
+		other := t.TempDir()
+		if _, err := testbed.WriteJournalChain(other, h, 900, seen); err != nil {
+			t.Fatal(err)
+		}
+		segs, _ := filepath.Glob(filepath.Join(other, h.ChainID, "*.seg"))
+		b, err := os.ReadFile(segs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.st.JournalDir(), id, "0000000000000070.seg"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sum, ok, why := r.chainFor(snap)
+		if !ok || sum.LastRev != 150 || !strings.Contains(why, "0000000000000070.seg") || !strings.Contains(why, h.ChainID) {
+			t.Fatalf("chainFor = %v %q, last %d; want ours to 150, the planted segment named", ok, why, sum.LastRev)
+		}
+	})
 	t.Run("broken in the middle", func(t *testing.T) {
 		r, snap := newRun(t)
 		id, err := testbed.WriteJournalChain(r.st.JournalDir(), header(snap, 0xabc), 5000, seen)

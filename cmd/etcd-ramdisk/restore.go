@@ -104,6 +104,9 @@ func printRestore(w io.Writer, res *restore.Result) {
 	}
 	if j := res.Journal; j != nil {
 		fmt.Fprintf(w, "replayed journal %s: %d revisions after the snapshot, up to revision %d (seen %s)\n", j.ChainID, j.Revisions, j.LastRev, j.UpTo.UTC().Format(time.RFC3339))
+		if j.TornBytes > 0 {
+			fmt.Fprintf(w, "cut a torn tail of %d bytes at the journal's end: a commit that a power cut interrupted, never acknowledged as durable, not replayed\n", j.TornBytes)
+		}
 	}
 	if res.JournalNote != "" {
 		fmt.Fprintf(w, "WARNING: journal not replayed: %s\n", res.JournalNote)
