@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/assets"
+
 	"github.com/etcd-ramdisk/etcd-ramdisk/bench"
 	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
@@ -49,7 +51,7 @@ func parse() (*flags, error) {
 	fs.DurationVar(&f.duration, "duration", 20*time.Minute, "disk silence: load per setup")
 	fs.DurationVar(&f.every, "backup-every", 5*time.Minute, "disk silence: backup interval during the window")
 	fs.DurationVar(&f.prodEvery, "prod-backup-every", 15*time.Minute, "disk silence: backup interval the per-hour figures assume (the cron default)")
-	fs.DurationVar(&f.prodEveryJournal, "prod-backup-every-journal", time.Hour, "disk silence: backup interval the (c) setups' per-hour figures assume (install's cron interval with the journal on)")
+	fs.DurationVar(&f.prodEveryJournal, "prod-backup-every-journal", assets.CronEveryWithJournal, "disk silence: backup interval the (c) setups' per-hour figures assume (install's cron schedule with the journal following)")
 	fs.StringVar(&f.disk, "disk", "4GiB", "disk silence: size of each setup's own ext4 loop disk (a sparse image beside the bed)")
 	fs.Float64Var(&f.rate, "rate", 10, "disk silence: writes per second")
 	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
