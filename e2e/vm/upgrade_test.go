@@ -44,15 +44,47 @@ mv $up/etcd.yaml $m`
 // and nothing else: kubeadm 1.37 writes the same flags for etcd 3.6 and 3.7.
 func onlyImageChanged(t *testing.T, diff string) {
 	t.Helper()
-	var changed []string
+	if err := imageOnlyDiff(diff, vm.DefaultEtcdImage, vm.EtcdImage37); err != nil {
+		t.Fatalf("kubeadm's etcd manifest for %s against the one for %s: %v:\n%s", vm.EtcdImage37, vm.DefaultEtcdImage, err, diff)
+	}
+}
+
+// imageOnlyDiff checks diff's output of two manifests: one line changed, the
+// image from before to after.
+func imageOnlyDiff(diff, before, after string) error {
+	var old, new []string
 	for line := range strings.SplitSeq(diff, "\n") {
-		if strings.HasPrefix(line, "< ") || strings.HasPrefix(line, "> ") {
-			changed = append(changed, line)
+		if l, ok := strings.CutPrefix(line, "< "); ok {
+			old = append(old, strings.TrimSpace(l))
+		}
+		if l, ok := strings.CutPrefix(line, "> "); ok {
+			new = append(new, strings.TrimSpace(l))
 		}
 	}
-	if len(changed) != 2 || !strings.HasPrefix(strings.TrimSpace(changed[0][2:]), "image: "+vm.DefaultEtcdImage) ||
-		!strings.HasPrefix(strings.TrimSpace(changed[1][2:]), "image: "+vm.EtcdImage37) {
-		t.Fatalf("kubeadm's etcd manifest for %s differs from the one for %s in more than the image (or not in it):\n%s", vm.EtcdImage37, vm.DefaultEtcdImage, diff)
+	if len(old) != 1 || len(new) != 1 {
+		return fmt.Errorf("%d lines removed and %d added, want the image line alone", len(old), len(new))
+	}
+	if old[0] != "image: "+before || new[0] != "image: "+after {
+		return fmt.Errorf("%q became %q, want the image %s to become %s", old[0], new[0], before, after)
+	}
+	return nil
+}
+
+func TestImageOnlyDiff(t *testing.T) {
+	const a, b = "registry.k8s.io/etcd:3.6.16-0", "registry.k8s.io/etcd:3.7.4-0"
+	good := "34c34\n<     image: " + a + "\n---\n>     image: " + b + "\n"
+	if err := imageOnlyDiff(good, a, b); err != nil {
+		t.Errorf("image alone: %v", err)
+	}
+	for name, diff := range map[string]string{
+		"nothing":     "",
+		"a flag too":  good + "20c20\n<     - --snapshot-count=10000\n---\n>     - --snapshot-count=10001\n",
+		"other image": "34c34\n<     image: " + a + "\n---\n>     image: " + a + "\n",
+		"a flag only": "20c20\n<     - --snapshot-count=10000\n---\n>     - --snapshot-count=10001\n",
+	} {
+		if err := imageOnlyDiff(diff, a, b); err == nil {
+			t.Errorf("%s: no error for\n%s", name, diff)
+		}
 	}
 }
 
