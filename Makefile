@@ -172,7 +172,7 @@ vm-assets: images build containerd2
 # make test runs the node's life (TestVMNodeReboots: both containerd legs side by
 # side); vm-smoke only boots, sets up and reboots a node without etcd-ramdisk.
 vm-test: vm-assets
-	$(GO) test -v -count=1 -timeout 60m -run 'TestVMNodeReboots|TestMeasureRPO' ./e2e/vm/
+	$(GO) test -v -count=1 -timeout 60m -run 'TestVMNodeReboots|TestMeasureRPO|TestImageOnlyDiff' ./e2e/vm/
 
 vm-smoke: vm-assets
 	$(GO) test -v -count=1 -timeout 30m -run 'TestVMNodeSmoke' ./e2e/vm/

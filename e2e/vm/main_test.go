@@ -85,6 +85,9 @@ func TestMain(m *testing.M) {
 	}
 	fmt.Fprintf(os.Stderr, "vmtest: %s\n", firstLine(string(qemu)))
 	fmt.Fprintf(os.Stderr, "vmtest: base image %s (%s)\n", base, debianVersions(base, "linux-image-amd64", "systemd", "containerd", "runc"))
+	kubelet, _ := exec.Command(filepath.Join(binDir, "kubelet"), "--version").Output()
+	kubeadm, _ := exec.Command(filepath.Join(binDir, "kubeadm"), "version", "-o", "short").Output()
+	fmt.Fprintf(os.Stderr, "vmtest: kubelet %s, kubeadm %s (both legs)\n", strings.TrimPrefix(strings.TrimSpace(string(kubelet)), "Kubernetes "), strings.TrimSpace(string(kubeadm)))
 	if out, err := exec.Command(filepath.Join(binDir, "containerd2", "containerd"), "--version").Output(); err == nil {
 		fmt.Fprintf(os.Stderr, "vmtest: containerd 2: %s\n", strings.TrimSpace(string(out)))
 	}

@@ -37,15 +37,31 @@ const (
 )
 
 // podEdit is one change of the manifest: prepare readies the image the new
-// pod must run and returns its name; sed is applied to the manifest, with REF
-// standing for that name.
+// pod must run and returns its name; edit is shell run on the node that puts
+// the new manifest in place of $m (the manifest's path) by a rename, as an
+// operator or kubeadm does, with REF standing for that name and $d for the
+// step's work dir on the node. check, when set, judges diff's output of the
+// old and the new manifest.
 type podEdit struct {
 	name    string
 	prepare func(t *testing.T, v *vm.VM) string
-	sed     string
+	edit    string
+	check   func(t *testing.T, diff string)
+}
+
+// sedEdit is an edit by sed, the new file put in place by a rename (a dot file
+// is one kubelet does not read as a pod).
+func sedEdit(expr string) string {
+	return fmt.Sprintf(`new=$(dirname $m)/.etcd.yaml.new
+cp -p $m $new
+sed '%s' $m >$new
+mv $new $m`, expr)
 }
 
 const etcdImage = "registry.k8s.io/etcd:3.6.16-0"
+
+// editedMark precedes the guest's clock right after an edit in its output.
+const editedMark = "=== edited at "
 
 // podEdits: a flag (same image, same name), then a rebuild of the same etcd
 // 3.6.16 under another name and digest: there the old and the new pod run
@@ -58,9 +74,9 @@ func podEdits(t *testing.T, v *vm.VM) []podEdit {
 	archive := filepath.Join(v.Work(), "etcd-3.6.16-1.tar")
 	go func() { built <- buildRebuilt(archive) }()
 	return []podEdit{
-		{name: "flag", sed: `s/--snapshot-count=10000$/--snapshot-count=10001/`,
+		{name: "flag", edit: sedEdit(`s/--snapshot-count=10000$/--snapshot-count=10001/`),
 			prepare: func(*testing.T, *vm.VM) string { return etcdImage }},
-		{name: "rebuilt", sed: `s|^\(\s*image:\s*\).*$|\1REF|`, prepare: func(t *testing.T, v *vm.VM) string {
+		{name: "rebuilt", edit: sedEdit(`s|^\(\s*image:\s*\).*$|\1REF|`), prepare: func(t *testing.T, v *vm.VM) string {
 			if err := <-built; err != nil {
 				t.Fatalf("build %s: %v", rebuiltRef, err)
 			}
@@ -278,19 +294,26 @@ func podUpdate(t *testing.T, v *vm.VM, e podEdit) string {
 		time.Sleep(pollInterval) // poll interval, not synchronisation
 	}
 
-	sed := strings.ReplaceAll(e.sed, "REF", wantRef)
-	// As an operator or kubeadm would: the new file in place by a rename (a
-	// dot file is one kubelet does not read as a pod).
-	edit := run(t, v, fmt.Sprintf(`m=%[1]s; cp $m %[2]s/etcd.yaml.before
-cp -p $m $(dirname $m)/.etcd.yaml.new
-sed '%[3]s' $m >$(dirname $m)/.etcd.yaml.new
-mv $(dirname $m)/.etcd.yaml.new $m
-echo "time $(date +%%s.%%N)"
-diff %[2]s/etcd.yaml.before $m || true`, manifestPath, dir, sed))
-	if !strings.Contains(edit, "\n>") {
-		t.Fatalf("%s: sed %q changed nothing in %s:\n%s", e.name, sed, manifestPath, edit)
+	script := strings.ReplaceAll(e.edit, "REF", wantRef)
+	edit := run(t, v, fmt.Sprintf(`m=%[1]s; d=%[2]s; cp $m $d/etcd.yaml.before
+%[3]s
+echo "%[4]s$(date +%%s.%%N)"
+diff $d/etcd.yaml.before $m || true`, manifestPath, dir, script, editedMark))
+	i := strings.LastIndex(edit, editedMark)
+	if i < 0 {
+		t.Fatalf("%s: no %q in the edit's output:\n%s", e.name, editedMark, edit)
 	}
-	editedAt, _ := strconv.ParseFloat(strings.Fields(strings.TrimPrefix(edit, "time "))[0], 64)
+	at, diff, _ := strings.Cut(edit[i+len(editedMark):], "\n")
+	if strings.TrimSpace(edit[:i]) != "" {
+		t.Logf("%s: the edit said:\n%s", e.name, strings.TrimSpace(edit[:i]))
+	}
+	if !strings.Contains(diff, ">") {
+		t.Fatalf("%s: the edit changed nothing in %s:\n%s\n%s", e.name, manifestPath, script, edit)
+	}
+	if e.check != nil {
+		e.check(t, diff)
+	}
+	editedAt, _ := strconv.ParseFloat(at, 64)
 	t1 := time.Now()
 
 	// Wait for kubelet: one running etcd, in another pod, from the new image.

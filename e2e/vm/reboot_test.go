@@ -185,12 +185,23 @@ func rebootKeepsWrites(t *testing.T, v *vm.VM, n *vm.Node, name string, down fun
 	return fig
 }
 
-// TestVMNodeReboots is one node's life: install, two reboots in a row with no
-// daemon-reload between, a poweroff, and (on containerd 1.6) etcd stopped
-// before a reboot, kubelet's graceful node shutdown, a power cut and uninstall.
-// On containerd 2 the install is without --now: the first reboot switches, and
-// after it edits of etcd.yaml make kubelet replace the etcd pod while backups
-// run in a loop (podUpdates).
+// TestVMNodeReboots is one node's life per containerd, both on the same real
+// kubelet and kubeadm (v1.37.2).
+//
+// containerd 2 (what Kubernetes 1.35+ expects), the full life: the node starts
+// with etcd 3.6.16 (a kubeadm 1.34-1.36 node), `install --now`, then kubeadm's
+// upgrade of the etcd static pod to 3.7.4 while backups run (upgrade_test.go);
+// a reboot restores in the 3.7 image; the snapshot taken before the upgrade is
+// restored in its own 3.6 image and etcd 3.7 starts on it; then, on etcd
+// 3.7.4, a second reboot with no daemon-reload since the first, a poweroff,
+// etcd stopped before a reboot, kubelet's graceful node shutdown, a power cut
+// and uninstall.
+//
+// containerd 1.6 (no CRI RuntimeConfig: kubelet uses its own cgroupDriver), the
+// older node, etcd 3.6.16: install without --now (the first reboot switches),
+// edits of etcd.yaml that make kubelet replace the etcd pod while backups run
+// in a loop (podUpdates), a second reboot with no daemon-reload between, a
+// poweroff.
 func TestVMNodeReboots(t *testing.T) {
 	forEachContainerd(t, func(t *testing.T, containerd string) {
 		// The legs run side by side with one vCPU each: under TCG a boot is
@@ -198,16 +209,22 @@ func TestVMNodeReboots(t *testing.T) {
 		// two-CPU guests in turn on a 2-core machine.
 		t.Parallel()
 		t0 := time.Now()
-		v := startVM(t, containerd, func(o *vm.Options) { o.CPUs = vmCPUs() })
+		full := containerd == "2"
+		archives := []string{"pause.tar", "etcd-3.6.16.tar"}
+		if full {
+			archives = append(archives, "etcd-3.7.4.tar")
+		}
+		v := startVM(t, containerd, func(o *vm.Options) { o.CPUs = vmCPUs(); o.ImageArchives = archives })
 		n, err := v.SetupNode(ctxFor(t, 20*time.Minute), vm.NodeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		atSetup := versions(t, n)
+		t.Logf("VERSIONS containerd %s leg at setup: %s", containerd, atSetup)
 		if _, err := n.Etcdkv(ctxFor(t, time.Minute), "put-many", "before-install/", "300"); err != nil {
 			t.Fatal(err)
 		}
 		var figs []string
-		full := containerd == "1.6"
 		if full {
 			out := run(t, v, erd+" install --now")
 			t.Logf("install --now:\n%s", out)
@@ -226,18 +243,24 @@ func TestVMNodeReboots(t *testing.T) {
 		}
 		mustKeys(t, n, "before-install/", 300)
 
-		for i := 1; i <= 2; i++ {
-			figs = append(figs, rebootKeepsWrites(t, v, n, fmt.Sprintf("reboot%d", i), v.Reboot))
-			if i == 1 && !full {
-				// etcd on the tmpfs, etcd-ramdisk's units and cron in place:
-				// edits of etcd.yaml while backups run (podupdate_test.go).
-				figs = append(figs, podUpdates(t, v, n)...)
-			}
+		if full {
+			preID, upFigs := kubeadmUpgrade(t, v, n)
+			figs = append(figs, upFigs...)
+			figs = append(figs, rebootKeepsWrites(t, v, n, "reboot1", v.Reboot))
+			figs = append(figs, "reboot1 after the upgrade: "+restoredWith(t, v, vm.EtcdImage37))
+			figs = append(figs, preUpgradeRestore(t, v, n, preID))
+			figs = append(figs, rebootKeepsWrites(t, v, n, "reboot2", v.Reboot))
+		} else {
+			figs = append(figs, rebootKeepsWrites(t, v, n, "reboot1", v.Reboot))
+			// etcd on the tmpfs, etcd-ramdisk's units and cron in place:
+			// edits of etcd.yaml while backups run (podupdate_test.go).
+			figs = append(figs, podUpdates(t, v, n)...)
+			figs = append(figs, rebootKeepsWrites(t, v, n, "reboot2", v.Reboot))
 		}
 		mustKeys(t, n, "before-install/", 300)
 		figs = append(figs, rebootKeepsWrites(t, v, n, "poweroff", v.Poweroff))
 		if !full {
-			t.Logf("SUMMARY containerd %s, %s in all:\n%s", containerd, round(time.Since(t0)), strings.Join(figs, "\n"))
+			summary(t, containerd, t0, v, atSetup, versions(t, n), figs)
 			return
 		}
 
@@ -291,8 +314,29 @@ systemctl restart kubelet`)
 		mustKeys(t, n, "after-uninstall/", 100)
 		mustKeys(t, n, "before-install/", 300)
 		figs = append(figs, "uninstall + reboot: "+tm.String())
-		t.Logf("SUMMARY containerd %s, %s in all, watchdog restarts %d:\n%s", containerd, round(time.Since(t0)), v.Restarts(), strings.Join(figs, "\n"))
+		summary(t, containerd, t0, v, atSetup, versions(t, n), figs)
 	})
+}
+
+// versions asks the node what it runs (kubelet, kubeadm, containerd, the etcd
+// image of the manifest).
+func versions(t *testing.T, n *vm.Node) vm.Versions {
+	t.Helper()
+	ver, err := n.Versions(ctxFor(t, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ver
+}
+
+// summary logs a leg's versions and figures.
+func summary(t *testing.T, containerd string, t0 time.Time, v *vm.VM, first, last vm.Versions, figs []string) {
+	t.Helper()
+	ran := last.String()
+	if first.EtcdImage != last.EtcdImage {
+		ran = strings.Replace(ran, "etcd image "+last.EtcdImage, "etcd image "+first.EtcdImage+" -> "+last.EtcdImage, 1)
+	}
+	t.Logf("SUMMARY containerd %s leg, %s in all, watchdog restarts %d; ran %s:\n%s", containerd, round(time.Since(t0)), v.Restarts(), ran, strings.Join(figs, "\n"))
 }
 
 // vmCPUs is each VM's vCPU count in the parallel legs (ERD_VM_CPUS, default 1).

@@ -4,7 +4,7 @@
 # Builds the real kubelet and kubeadm that the VM node runs (testbed/vm) from the
 # Go module proxy: OUTDIR/kubelet and OUTDIR/kubeadm, static (CGO_ENABLED=0).
 # The module pinning them is testbed/vm/kubelet: it requires k8s.io/kubernetes
-# (v1.34.4) and replaces each staging module that k8s.io/kubernetes' own go.mod
+# (v1.37.2) and replaces each staging module that k8s.io/kubernetes' own go.mod
 # points at ./staging/... with its published version; tools.go keeps both
 # commands in `go mod tidy`. go.mod and go.sum are committed and -mod=readonly is
 # used, so every download is verified against go.sum.
@@ -13,9 +13,11 @@
 # go.sum, tools.go and this script. The build takes 10-15 minutes on 2 busy
 # cores with a cold Go cache (kubeadm ~6 min, kubelet ~5.5 min when alone).
 #
-# The binaries are built without Kubernetes' version stamping (-X
-# k8s.io/component-base/version.gitVersion=...), so they report
-# v0.0.0-master; kubeadm is given kubernetesVersion explicitly by the node setup.
+# The version is stamped as Kubernetes' own release build does (hack/lib/version.sh:
+# -X k8s.io/component-base/version.gitVersion=... and the client-go copy), from the
+# k8s.io/kubernetes version in go.mod: `kubelet --version` and `kubeadm version`
+# report it and the VM suite prints it. Stamping happens at link time only: it
+# costs nothing in the Go build cache.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -53,10 +55,22 @@ export CGO_ENABLED=0
 # -buildvcs=false: the module lives inside the tool's git checkout.
 export GOFLAGS="-mod=readonly -buildvcs=false"
 export GOWORK=off
+minor="${version#v}"
+major="${minor%%.*}"
+minor="${minor#*.}"
+minor="${minor%%.*}"
+ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+	ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+done
 start=$SECONDS
 echo "build-kube: building kubelet and kubeadm from k8s.io/kubernetes $version (10-15 min on 2 cores)" >&2
-(cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubeadm)
+(cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubeadm)
 for bin in "${bins[@]}"; do touch "$out/$bin"; done # go build keeps an unchanged file's mtime
-"$out/kubelet" --version >/dev/null
-"$out/kubeadm" version -o short >/dev/null
+for got in "$("$out/kubelet" --version)" "$("$out/kubeadm" version -o short)"; do
+	if [[ "$got" != *"$version" ]]; then
+		echo "build-kube: built binaries report \"$got\", want $version" >&2
+		exit 1
+	fi
+done
 echo "build-kube: $out/{kubelet,kubeadm}: built k8s.io/kubernetes $version ($((SECONDS - start))s)" >&2

@@ -1,5 +1,5 @@
 // Package vm runs a real single-node kubeadm etcd node in a QEMU (TCG) virtual
-// machine: systemd as PID 1, real shutdowns and reboots, real kubelet v1.34.4
+// machine: systemd as PID 1, real shutdowns and reboots, real kubelet v1.37.2
 // with kubeadm's unit files, kubeadm's etcd certificates and static pod, and
 // Debian's containerd 1.6 or containerd 2.x.
 //

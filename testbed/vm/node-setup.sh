@@ -175,6 +175,9 @@ EOF
 } >/var/lib/kubelet/config.yaml
 
 # --- kubeadm: etcd certificates and the etcd static pod -------------------------
+# kubernetesVersion: kubeadm's own (build-kube.sh stamps it), as `kubeadm init` would use
+# for a cluster of its release; given explicitly, or kubeadm asks dl.k8s.io.
+kver="$(kubeadm version -o short)"
 cat >/root/kubeadm.yaml <<EOF
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -187,7 +190,7 @@ nodeRegistration:
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
-kubernetesVersion: v1.34.4
+kubernetesVersion: $kver
 etcd:
   local:
     imageRepository: $ERD_ETCD_REPO
@@ -202,7 +205,7 @@ log "kubeadm wrote $(ls /etc/kubernetes/pki/etcd | tr '\n' ' ') and /etc/kuberne
 
 systemctl daemon-reload
 systemctl enable --now kubelet.service
-log "kubelet started: $(kubelet --version)"
+log "kubelet started: $(kubelet --version), kubeadm $kver"
 
 pki=/etc/kubernetes/pki/etcd
 for ((i = 0; i < 600; i++)); do

@@ -27,8 +27,14 @@ type Node struct {
 	etcdkv     string
 }
 
-// DefaultEtcdImage is kubeadm v1.34's etcd.
+// DefaultEtcdImage is the etcd of a kubeadm 1.34-1.36 node (the newest 3.6 the
+// test bed builds).
 const DefaultEtcdImage = "registry.k8s.io/etcd:3.6.16-0"
+
+// EtcdImage37 is the etcd of a kubeadm 1.37 node: kubeadm 1.37.2's default is
+// 3.7.0-0; the test bed builds 3.7.4 and names it by its own version, given to
+// kubeadm as imageTag.
+const EtcdImage37 = "registry.k8s.io/etcd:3.7.4-0"
 
 // splitEtcdImage turns registry.k8s.io/etcd:3.6.16-0 into kubeadm's
 // imageRepository (registry.k8s.io) and imageTag (3.6.16-0).
@@ -99,6 +105,32 @@ func (v *VM) SetupNode(ctx context.Context, o NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// Versions is what a node runs, as its own binaries report it.
+type Versions struct {
+	Kubelet, Kubeadm, Containerd, EtcdImage string
+}
+
+func (v Versions) String() string {
+	return fmt.Sprintf("kubelet %s, kubeadm %s, containerd %s, etcd image %s", v.Kubelet, v.Kubeadm, v.Containerd, v.EtcdImage)
+}
+
+// Versions asks the node: `kubelet --version`, `kubeadm version -o short`,
+// `containerd --version` and the image of kubeadm's etcd manifest now.
+func (n *Node) Versions(ctx context.Context) (Versions, error) {
+	out, err := n.VM.Run(ctx, `kubelet --version | awk '{print $2}'
+kubeadm version -o short
+containerd --version | awk '{print $3}'
+awk '$1 == "image:" {print $2; exit}' /etc/kubernetes/manifests/etcd.yaml`)
+	if err != nil {
+		return Versions{}, fmt.Errorf("vm: versions: %w", err)
+	}
+	f := strings.Fields(out)
+	if len(f) != 4 {
+		return Versions{}, fmt.Errorf("vm: versions: want 4 words, got %q", out)
+	}
+	return Versions{Kubelet: f[0], Kubeadm: f[1], Containerd: f[2], EtcdImage: f[3]}, nil
 }
 
 // Etcdkv runs the host's etcdkv (bin/etcd-3.6.16/etcdkv) against etcd through

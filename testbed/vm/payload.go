@@ -23,7 +23,7 @@ const PayloadMount = "/mnt/payload"
 //
 //	bin/{etcd-ramdisk,kubelet,kubeadm,etcdkv}
 //	containerd2/{containerd,containerd-shim-runc-v2,ctr}   (Containerd "2" only)
-//	images/*.tar                                           (OCI archives)
+//	images/*.tar                                           (OCI archives; Options.ImageArchives, default all)
 //	node-setup.sh, authorized_keys
 //
 // Files are hard-linked into the layout where possible (copied otherwise).
@@ -70,6 +70,12 @@ func (v *VM) buildPayload(ctx context.Context) (int64, error) {
 		}
 	}
 	tars, _ := filepath.Glob(filepath.Join(v.o.Images, "*.tar"))
+	if len(v.o.ImageArchives) > 0 {
+		tars = tars[:0]
+		for _, name := range v.o.ImageArchives {
+			tars = append(tars, filepath.Join(v.o.Images, name))
+		}
+	}
 	if len(tars) == 0 {
 		return 0, fmt.Errorf("vm: payload: no image archives (*.tar) in %s (make images)", v.o.Images)
 	}
