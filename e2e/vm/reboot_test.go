@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
+
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed/vm"
 )
@@ -385,7 +387,7 @@ func powerCut(t *testing.T, v *vm.VM, n *vm.Node) string {
 	if !strings.Contains(jr, "replayed journal") || r.missing == r.acked {
 		t.Fatalf("the journal replayed nothing after a power cut: %d of %d acknowledged writes missing; restore:\n%s", r.missing, r.acked, lastLines(jr, 30))
 	}
-	fig := fmt.Sprintf("power cut: boot %s, etcd healthy %s after SSH; a writer streamed %d acknowledged writes for %s after the last cron backup: %d missing after the boot, the oldest acknowledged %s before the cut (journal interval 1s; target: nothing older than interval + 1s)", round(tm.Boot), round(healthy), r.acked, round(wait), r.missing, r.oldestMissing.Round(10*time.Millisecond))
+	fig := fmt.Sprintf("power cut: boot %s, etcd healthy %s after SSH; a writer streamed %d acknowledged writes for %s after the last cron backup: %d missing after the boot, the oldest acknowledged %s before the cut (journal interval %s, the installed default; target: nothing older than interval + 1s)", round(tm.Boot), round(healthy), r.acked, round(wait), r.missing, r.oldestMissing.Round(10*time.Millisecond), journal.DefaultInterval)
 	t.Log("FIGURES " + fig)
 	return fig
 }
