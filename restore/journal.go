@@ -102,6 +102,9 @@ func (r *run) replayJournal(ctx context.Context, w *etcdtool.Workspace, img *erd
 	if err := saveReplayed(ctx, cli, w.SnapshotFile()); err != nil {
 		return nil, err
 	}
+	// Closed first: etcd's graceful stop waits for its clients' streams
+	// (the replay's lease keepalives), seconds of a restore for nothing.
+	cli.Close()
 	if err := etcd.Stop(ctx, erdrt.StopGrace); err != nil {
 		return nil, fmt.Errorf("stop the replay etcd: %w", err)
 	}
