@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -170,10 +171,14 @@ func TestJournalFaultDiskFull(t *testing.T) {
 	if err := os.WriteFile(filler, make([]byte, int64(fs.Bavail)*fs.Bsize-512<<10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	big := strings.Repeat("x", 1<<20)
+	// Incompressible values: the journal's commits are compressed.
+	big := make([]byte, 1<<20)
 	var full int64
 	for i := 0; i < 20; i++ {
-		resp, err := cli.Put(n.ctx, fmt.Sprintf("/registry/big/%02d", i), fmt.Sprintf("%02d%s", i, big))
+		if _, err := rand.Read(big); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cli.Put(n.ctx, fmt.Sprintf("/registry/big/%02d", i), string(big))
 		if err != nil {
 			t.Fatal(err)
 		}

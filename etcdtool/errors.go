@@ -8,8 +8,9 @@ import (
 // ErrVerify means a snapshot failed verification.
 var ErrVerify = errors.New("verification failed")
 
-// ErrNoRoom means the data dir's filesystem is too small for the snapshot.
-var ErrNoRoom = errors.New("data dir too small")
+// ErrNoRoom means the filesystem where a snapshot is staged (etcd's data dir,
+// the backup dir) has no room for it.
+var ErrNoRoom = errors.New("not enough room")
 
 // ErrBadSnapshot marks a fault of the snapshot itself, after which a restore
 // tries an older one.
