@@ -272,21 +272,12 @@ func (b *bed) count(ctx context.Context) (int64, error) {
 
 // stepSeq is a run's logged steps in order; a name seen again gets "#2", …
 func stepSeq(stderr string) []Step {
-	var out []Step
+	out := logSteps(stderr)
 	seen := map[string]int{}
-	for _, m := range stepLine.FindAllStringSubmatch(stderr, -1) {
-		name := m[2]
-		if u, err := strconv.Unquote(name); err == nil {
-			name = u
+	for i := range out {
+		if seen[out[i].Name]++; seen[out[i].Name] > 1 {
+			out[i].Name = fmt.Sprintf("%s #%d", out[i].Name, seen[out[i].Name])
 		}
-		v, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			continue
-		}
-		if seen[name]++; seen[name] > 1 {
-			name = fmt.Sprintf("%s #%d", name, seen[name])
-		}
-		out = append(out, Step{name, v})
 	}
 	return out
 }

@@ -17,6 +17,18 @@ var stepLine = regexp.MustCompile(`msg=step op=(\S+) step=("(?:[^"\\]|\\.)*"|\S+
 // parseSteps sums the step times of one run by step name, in the order first seen.
 func parseSteps(stderr string) (names []string, secs map[string]float64) {
 	secs = map[string]float64{}
+	for _, st := range logSteps(stderr) {
+		if _, ok := secs[st.Name]; !ok {
+			names = append(names, st.Name)
+		}
+		secs[st.Name] += st.Secs
+	}
+	return names, secs
+}
+
+// logSteps is every step line of a run's log, in order, as logged.
+func logSteps(stderr string) []Step {
+	var out []Step
 	for _, m := range stepLine.FindAllStringSubmatch(stderr, -1) {
 		name := m[2]
 		if u, err := strconv.Unquote(name); err == nil {
@@ -26,12 +38,9 @@ func parseSteps(stderr string) (names []string, secs map[string]float64) {
 		if err != nil {
 			continue
 		}
-		if _, ok := secs[name]; !ok {
-			names = append(names, name)
-		}
-		secs[name] += v
+		out = append(out, Step{name, v})
 	}
-	return names, secs
+	return out
 }
 
 // erdSteps runs etcd-ramdisk with debug logs on, so the run's step times can be read.
