@@ -29,10 +29,7 @@ import (
 // as durable, and every one the last had.
 func TestJournalFaultKill9(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("put-many", "/registry/pods/", "50")
-	n.mustTool("backup", "--reason", "cron")
-	state := filepath.Join(n.Dir, "run", "journal.json")
-	cli := n.etcdClient()
+	state, cli := n.snapshotForJournal()
 	load := startLoad(n.ctx, cli, "/registry/load/")
 	trials := faultTrials(3)
 	var durable []int64 // what each killed service had published as durable
@@ -92,10 +89,7 @@ func TestJournalFaultKill9(t *testing.T) {
 // before a torn tail, never the tail, and says that it cut it.
 func TestJournalFaultTornTail(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("put-many", "/registry/pods/", "50")
-	n.mustTool("backup", "--reason", "cron")
-	state := filepath.Join(n.Dir, "run", "journal.json")
-	cli := n.etcdClient()
+	state, cli := n.snapshotForJournal()
 	p := n.startJournal(state)
 	first := putKeys(t, n.ctx, cli, "/registry/a/", 100)
 	chain := n.waitDurable(p, first).ChainID
@@ -237,11 +231,8 @@ func TestJournalFaultDiskFull(t *testing.T) {
 // older one and never applies the new chain onto it.
 func TestJournalFaultCompactedGap(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("put-many", "/registry/pods/", "50")
-	n.mustTool("backup", "--reason", "cron")
+	state, cli := n.snapshotForJournal()
 	old := n.list().Snapshots[0]
-	state := filepath.Join(n.Dir, "run", "journal.json")
-	cli := n.etcdClient()
 	p := n.startJournal(state)
 	oldLast := putKeys(t, n.ctx, cli, "/registry/a/", 50)
 	oldChain := n.waitDurable(p, oldLast).ChainID
@@ -381,11 +372,8 @@ func TestJournalFaultOlderSnapshot(t *testing.T) {
 // cluster's chain whole, and the journal goes on with its own chain.
 func TestJournalFaultForeignSegments(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("put-many", "/registry/pods/", "50")
-	n.mustTool("backup", "--reason", "cron")
+	state, cli := n.snapshotForJournal()
 	snap := n.list().Snapshots[0]
-	state := filepath.Join(n.Dir, "run", "journal.json")
-	cli := n.etcdClient()
 	p := n.startJournal(state)
 	first := putKeys(t, n.ctx, cli, "/registry/a/", 100)
 	chain := n.waitDurable(p, first).ChainID
@@ -457,10 +445,7 @@ func TestJournalFaultForeignSegments(t *testing.T) {
 // every acknowledged write it made durable.
 func TestJournalFaultEtcdRestart(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
-	n.kv("put-many", "/registry/pods/", "50")
-	n.mustTool("backup", "--reason", "cron")
-	state := filepath.Join(n.Dir, "run", "journal.json")
-	cli := n.etcdClient()
+	state, cli := n.snapshotForJournal()
 	p := n.startJournal(state)
 	chain := p.waitState(t, "running", func(s journal.State) bool { return s.Running }).ChainID
 	load := startLoad(n.ctx, cli, "/registry/load/")

@@ -377,3 +377,13 @@ func wantResumed(t *testing.T, p *journalProc, chain string, durable int64) {
 	}
 	t.Logf("resumed after a kill at durable revision %d: %s", durable, l)
 }
+
+// snapshotForJournal gives the node 50 pods and a cron snapshot for a
+// journal to follow, and returns where the journal's state goes and a
+// client of etcd.
+func (n *node) snapshotForJournal() (state string, cli *clientv3.Client) {
+	n.t.Helper()
+	n.kv("put-many", "/registry/pods/", "50")
+	n.mustTool("backup", "--reason", "cron")
+	return filepath.Join(n.Dir, "run", "journal.json"), n.etcdClient()
+}
