@@ -17,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	"github.com/etcd-ramdisk/etcd-ramdisk/testbed"
 )
@@ -129,13 +130,21 @@ func snapshotKeys(t *testing.T, ctx context.Context, cli *clientv3.Client) (map[
 // A power cut after the last cron snapshot loses nothing the journal made
 // durable: restore replays the chain onto the snapshot, and every key comes
 // back with its value, create revision, mod revision, version and lease.
+//
+// By default the chain is written into the snapshot's database; on one
+// release also through etcd (--journal-replay etcd), and with the write
+// into the database killed, then failing, which falls back to the replay
+// through etcd.
 func TestJournalPowerCutRestore(t *testing.T) {
 	for _, img := range etcdReleases {
-		t.Run(img.name, func(t *testing.T) { journalPowerCut(t, img.ref) })
+		t.Run(img.name, func(t *testing.T) { journalPowerCut(t, img.ref, "db") })
 	}
+	t.Run(etcdReleases[0].name+"/through-etcd", func(t *testing.T) { journalPowerCut(t, etcdReleases[0].ref, "etcd") })
+	t.Run(etcdReleases[0].name+"/db-fails", func(t *testing.T) { journalPowerCut(t, etcdReleases[0].ref, "db-fails") })
 }
 
-func journalPowerCut(t *testing.T, ref string) {
+// journalPowerCut: how is db, etcd or db-fails.
+func journalPowerCut(t *testing.T, ref, how string) {
 	n := newNode(t, testbed.NodeOptions{Image: ref})
 	n.kv("put-many", "/registry/pods/", "100")
 	n.mustTool("backup", "--reason", "cron")
@@ -184,9 +193,24 @@ func journalPowerCut(t *testing.T, ref string) {
 	}
 	_ = p.cmd.Wait()
 	n.reboot()
-	r := n.mustToolEnv(bootEnv("boot-2"), "restore")
-	if !strings.Contains(r.stdout, "replayed journal") {
-		t.Fatalf("restore stdout %q: want the journal replayed", r.stdout)
+	env, args, said := bootEnv("boot-2"), []string{"restore"}, "written into the snapshot's database"
+	switch how {
+	case "etcd":
+		args, said = append(args, "--journal-replay", "etcd"), "applied through etcd"
+	case "db-fails":
+		// First killed right after the write into the database: the
+		// rerun starts again from the stored snapshot.
+		if k := n.toolEnv(append(bootEnv("boot-2"), failpoint.EnvVar+"=restore-after-journal-db"), "restore"); k.signal != syscall.SIGKILL {
+			t.Fatalf("restore with failpoint restore-after-journal-db was not killed there (exit %d)", k.code)
+		}
+		env, said = append(env, failpoint.EnvVar+"=restore-journal-db"), "applied through etcd"
+	}
+	r := n.mustToolEnv(env, args...)
+	if !strings.Contains(r.stdout, "replayed journal") || !strings.Contains(r.stdout, said) {
+		t.Fatalf("restore stdout %q: want the journal replayed, %s", r.stdout, said)
+	}
+	if how == "db-fails" && !strings.Contains(r.stderr, "replaying it through etcd instead") {
+		t.Errorf("restore stderr %q: want the failed write into the database named", tail(r.stderr, 3000))
 	}
 	if want := fmt.Sprintf("up to revision %d", rev); !strings.Contains(r.stdout, want) {
 		t.Fatalf("restore stdout %q: want %q", r.stdout, want)

@@ -169,11 +169,12 @@ func (e *testEtcd) snapshot(t testing.TB, path string) int64 {
 
 // restoreSnapshot makes dataDir a one-member etcd data dir from snap with
 // the test bed's etcdutl, which lies beside etcd.
-func restoreSnapshot(t testing.TB, snap, dataDir, name, peerURL string) {
+func restoreSnapshot(t testing.TB, snap, dataDir, name, peerURL string, extra ...string) {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(filepath.Dir(etcdBin(t)), "etcdutl"), "snapshot", "restore", snap,
-		"--data-dir", dataDir, "--name", name, "--initial-cluster", name+"="+peerURL,
-		"--initial-advertise-peer-urls", peerURL).CombinedOutput()
+	args := append([]string{"snapshot", "restore", snap,
+		"--data-dir", dataDir, "--name", name, "--initial-cluster", name + "=" + peerURL,
+		"--initial-advertise-peer-urls", peerURL}, extra...)
+	out, err := exec.Command(filepath.Join(filepath.Dir(etcdBin(t)), "etcdutl"), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("etcdutl snapshot restore: %v\n%s", err, out)
 	}

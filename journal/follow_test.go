@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,7 +144,14 @@ func TestFollowAndReplay(t *testing.T) {
 		t.Errorf("lease learned alive: %+v", l)
 	}
 
-	// The second etcd on the snapshot, replayed.
+	t.Run("through etcd", func(t *testing.T) { replayThroughEtcd(t, a, tmp, snap, dir, chain, snapRev, final) })
+	t.Run("into the database", func(t *testing.T) { applyIntoDB(t, a, tmp, snap, dir, chain, snapRev, final) })
+}
+
+// replayThroughEtcd: a second etcd restored from the snapshot, the chain
+// replayed onto it one txn per revision.
+func replayThroughEtcd(t *testing.T, a *testEtcd, tmp, snap, dir, chain string, snapRev, final int64) {
+	ctx := context.Background()
 	peer := freeURL(t)
 	restoreSnapshot(t, snap, filepath.Join(tmp, "b"), "b", peer)
 	b := startEtcd(t, "b", filepath.Join(tmp, "b"), peer, "--max-txn-ops", "1000")
@@ -159,8 +168,52 @@ func TestFollowAndReplay(t *testing.T) {
 	if time.Since(start) < 4*time.Second {
 		t.Errorf("replay took %v, shorter than the short lease's TTL: the test proves nothing", time.Since(start))
 	}
-	if got := b.rev(t); got != a.rev(t) {
-		t.Errorf("revision %d after the replay, the original etcd is at %d", got, a.rev(t))
+	sameAsOriginal(t, a, b, final)
+
+	// A second replay onto the replayed etcd: refused, nothing applied.
+	if _, err := Replay(ctx, b.cli, dir, chain, ReplayOptions{}); err == nil {
+		t.Error("replay onto an etcd past the chain's start accepted")
+	}
+	res, err = Replay(ctx, b.cli, dir, chain, ReplayOptions{Within: true})
+	if err != nil || res.Revisions != 0 {
+		t.Errorf("replay within a chain that is all applied: %+v %v", res, err)
+	}
+}
+
+// applyIntoDB: the chain written into a copy of the snapshot's database,
+// which etcdutl restores and a second etcd serves.
+func applyIntoDB(t *testing.T, a *testEtcd, tmp, snap, dir, chain string, snapRev, final int64) {
+	ctx := context.Background()
+	db := filepath.Join(tmp, "applied.db")
+	copyFile(t, snap, db)
+	res, err := ApplyToDB(ctx, dir, chain, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("applied %+v", res)
+	if res.FromRev != snapRev || res.LastRev != final || res.Revisions != int(final-snapRev) || res.SnapshotID != "snap-1" || res.LastSeen.IsZero() || res.Leases == 0 {
+		t.Errorf("result %+v", res)
+	}
+	// Applied twice: the database is past the chain's start, refused.
+	again := filepath.Join(tmp, "again.db")
+	copyFile(t, db, again)
+	if _, err := ApplyToDB(ctx, dir, chain, again); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at revision %d, the chain follows revision %d", final, snapRev)) {
+		t.Errorf("a second apply: %v", err)
+	}
+	peer := freeURL(t)
+	restoreSnapshot(t, db, filepath.Join(tmp, "c"), "c", peer, "--skip-hash-check")
+	c := startEtcd(t, "c", filepath.Join(tmp, "c"), peer)
+	sameAsOriginal(t, a, c, final)
+}
+
+// sameAsOriginal checks that b holds a's history up to rev: the revision,
+// every key's value, create and mod revision, version and lease, the
+// leases alive, and etcd's own hash of every revision up to rev.
+func sameAsOriginal(t *testing.T, a, b *testEtcd, rev int64) {
+	t.Helper()
+	ctx := context.Background()
+	if got := b.rev(t); got != rev || a.rev(t) != rev {
+		t.Errorf("revision %d after the replay, the original etcd is at %d, the chain ended at %d", got, a.rev(t), rev)
 	}
 	if d := diffKeys(a.keys(t), b.keys(t)); len(d) > 0 {
 		t.Errorf("keys differ:\n%v", d)
@@ -174,14 +227,27 @@ func TestFollowAndReplay(t *testing.T) {
 			t.Errorf("lease %x of a replayed key: %+v %v", k.leaseID, ttl, err)
 		}
 	}
-
-	// A second replay onto the replayed etcd: refused, nothing applied.
-	if _, err := Replay(ctx, b.cli, dir, chain, ReplayOptions{}); err == nil {
-		t.Error("replay onto an etcd past the chain's start accepted")
+	ha, err := a.cli.HashKV(ctx, a.clientURL, rev)
+	if err != nil {
+		t.Fatal(err)
 	}
-	res, err = Replay(ctx, b.cli, dir, chain, ReplayOptions{Within: true})
-	if err != nil || res.Revisions != 0 {
-		t.Errorf("replay within a chain that is all applied: %+v %v", res, err)
+	hb, err := b.cli.HashKV(ctx, b.clientURL, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ha.Hash != hb.Hash {
+		t.Errorf("etcd's hash of revisions up to %d: %x here, %x on the original", rev, hb.Hash, ha.Hash)
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -45,15 +45,29 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	// With a journal chain after the snapshot, the first restore keeps the
-	// snapshot's revisions (the chain's revisions must line up 1:1); the
-	// bump comes with the restore of the replayed state.
+	// A journal chain after the snapshot is written into the decompressed
+	// database before the one restore (with the bump). Replayed through
+	// etcd instead, the first restore keeps the snapshot's revisions (the
+	// chain's must line up 1:1) and the bump comes with the second.
 	chain, replay := r.journalChain(ctx, snap)
-	restore, err := r.prepareWhileDecompressing(ctx, snap, w, bump && !replay)
+	viaEtcd := replay && r.opts.JournalReplay == ReplayEtcd
+	restore, err := r.prepareWhileDecompressing(ctx, snap, w, bump && !viaEtcd)
 	if err != nil {
 		return err
 	}
-	defer restore.Close()
+	defer func() { restore.Close() }()
+	if replay && !viaEtcd {
+		if viaEtcd, err = r.applyJournal(ctx, snap, w, chain); err != nil {
+			return err
+		}
+		if viaEtcd {
+			restore.Close()
+			os.Remove(w.SnapshotFile())
+			if restore, err = r.prepareWhileDecompressing(ctx, snap, w, false); err != nil {
+				return err
+			}
+		}
+	}
 	failpoint.Inject("restore-after-decompress")
 	warnMemberDrift(ctx, r.m, snap)
 	doneRestore := logging.Step(ctx, "restore", "etcdutl snapshot restore")
@@ -62,7 +76,7 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	if replay {
+	if viaEtcd {
 		if err := r.withJournal(ctx, snap, w, img, chain, bump); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/etcdtool"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/failpoint"
 	"github.com/etcd-ramdisk/etcd-ramdisk/internal/logging"
 	"github.com/etcd-ramdisk/etcd-ramdisk/journal"
 	erdrt "github.com/etcd-ramdisk/etcd-ramdisk/runtime"
@@ -28,6 +29,7 @@ type Replayed struct {
 	LastRev   int64     `json:"lastRevision"`
 	UpTo      time.Time `json:"upTo,omitempty"` // when the journal saw its last revision
 	TornBytes int64     `json:"tornBytes,omitempty"`
+	Method    string    `json:"method"` // ReplayDB or ReplayEtcd
 }
 
 // chainFor finds the journal chain that follows snap: started from it (its
@@ -111,7 +113,49 @@ func (r *run) replayJournal(ctx context.Context, w *etcdtool.Workspace, img *erd
 	if err := w.ResetOut(); err != nil {
 		return nil, err
 	}
-	return &Replayed{ChainID: res.ChainID, Revisions: res.Revisions, FromRev: res.FromRev, LastRev: res.LastRev, UpTo: res.LastSeen, TornBytes: res.Torn.Bytes}, nil
+	return replayed(res, ReplayEtcd), nil
+}
+
+func replayed(res journal.ReplayResult, method string) *Replayed {
+	return &Replayed{ChainID: res.ChainID, Revisions: res.Revisions, FromRev: res.FromRev, LastRev: res.LastRev, UpTo: res.LastSeen, TornBytes: res.Torn.Bytes, Method: method}
+}
+
+// applyJournal writes the chain into the decompressed snapshot in the
+// work dir (journal.ApplyToDB), which the one `snapshot restore` then
+// restores with the bump. When that fails, it says so and asks for the
+// replay through etcd instead (viaEtcd): the file must be decompressed
+// again. err is only a cancellation.
+func (r *run) applyJournal(ctx context.Context, snap *store.Snapshot, w *etcdtool.Workspace, chain journal.Summary) (viaEtcd bool, err error) {
+	done := logging.Step(ctx, "restore", "journal into the database")
+	res, err := journal.ApplyToDB(ctx, r.st.JournalDir(), chain.Header.ChainID, w.SnapshotFile())
+	done()
+	failpoint.Inject("restore-after-journal-db")
+	if err == nil {
+		err = failpoint.Fail("restore-journal-db")
+	}
+	if err == nil && res.LastRev != chain.LastRev {
+		err = fmt.Errorf("journal applied up to revision %d, the chain ends at %d", res.LastRev, chain.LastRev)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		logging.G(ctx).Warn("writing the journal into the snapshot's database failed; replaying it through etcd instead", "snapshot", snap.Meta.ID, "chain", chain.Header.ChainID, "err", err)
+		return true, nil
+	}
+	r.replayed = replayed(res, ReplayDB)
+	r.logReplayed(ctx, snap, chain)
+	return false, nil
+}
+
+// logReplayed says what the journal added, and what a torn tail cut.
+func (r *run) logReplayed(ctx context.Context, snap *store.Snapshot, chain journal.Summary) {
+	rep := r.replayed
+	if rep.TornBytes > 0 {
+		logging.G(ctx).Warn(fmt.Sprintf("journal torn tail of %d bytes cut: a commit that a power cut interrupted, never acknowledged as durable, is not replayed", rep.TornBytes),
+			"chain", rep.ChainID, "segment", chain.Torn.Segment, "offset", chain.Torn.Offset)
+	}
+	logging.G(ctx).Info("journal replayed", "snapshot", snap.Meta.ID, "chain", rep.ChainID, "method", rep.Method, "revisions", rep.Revisions, "last_revision", rep.LastRev, "up_to", rep.UpTo)
 }
 
 // saveReplayed writes the replay etcd's snapshot over the decompressed one,
@@ -157,7 +201,7 @@ func (r *run) journalChain(ctx context.Context, snap *store.Snapshot) (journal.S
 	return sum, ok
 }
 
-// withJournal replays the chain onto the member restored in the work dir
+// withJournal replays the chain through etcd onto the member restored in the work dir
 // and restores the replayed state in its place (with the bump). When the
 // replay fails, it says so and restores the snapshot alone, as it would
 // without a journal: never a partial replay.
@@ -174,15 +218,11 @@ func (r *run) withJournal(ctx context.Context, snap *store.Snapshot, w *etcdtool
 		}
 		return r.restoreAgain(ctx, snap, w, bump, true)
 	}
-	if rep.TornBytes > 0 {
-		logging.G(ctx).Warn(fmt.Sprintf("journal torn tail of %d bytes cut: a commit that a power cut interrupted, never acknowledged as durable, is not replayed", rep.TornBytes),
-			"chain", rep.ChainID, "segment", chain.Torn.Segment, "offset", chain.Torn.Offset)
-	}
-	logging.G(ctx).Info("journal replayed", "snapshot", snap.Meta.ID, "chain", rep.ChainID, "revisions", rep.Revisions, "last_revision", rep.LastRev, "up_to", rep.UpTo)
 	if err := r.restoreAgain(ctx, snap, w, bump, false); err != nil {
 		return fmt.Errorf("restore the replayed state: %w", err)
 	}
 	r.replayed = rep
+	r.logReplayed(ctx, snap, chain)
 	return nil
 }
 

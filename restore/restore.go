@@ -23,7 +23,10 @@ type Options struct {
 	AllowEmpty   bool   // no snapshot at all is fine (a brand-new cluster)
 	BumpRevision bool   // etcd's advice for Kubernetes: --bump-revision 1e9 --mark-compacted
 	NoJournal    bool   // restore the snapshot alone, even when a journal chain follows it
-	LockTimeout  time.Duration
+	// JournalReplay is how a journal chain is applied: ReplayDB (the
+	// default, "") or ReplayEtcd.
+	JournalReplay string
+	LockTimeout   time.Duration
 	// Remote, when set, is where to look when the backup dir holds no good
 	// snapshot (a rebuilt node): the off-host copies.
 	Remote RemoteSource
@@ -53,6 +56,17 @@ type Result struct {
 	// of this boot's etcd) was left alone.
 	Elsewhere bool
 }
+
+// How a journal chain is applied to the restored snapshot.
+const (
+	// ReplayDB writes the chain into the snapshot's database in etcd's own
+	// layout before the one `snapshot restore` (journal.ApplyToDB). When
+	// that fails, the restore goes on with ReplayEtcd.
+	ReplayDB = "db"
+	// ReplayEtcd runs etcd from the snapshot's image on the restored member
+	// and applies the chain one txn per revision (journal.Replay).
+	ReplayEtcd = "etcd"
+)
 
 // ErrDataDir means that the data dir to restore into cannot be used: its
 // parent is missing (a mistyped --data-dir is never created on the root

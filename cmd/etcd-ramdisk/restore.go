@@ -25,6 +25,7 @@ func restoreCommand() *cli.Command {
 			&cli.BoolFlag{Name: "allow-empty", Usage: "exit 0 when there is no snapshot at all (a brand-new cluster)"},
 			&cli.BoolFlag{Name: "bump-revision", Value: true, Usage: "restore with --bump-revision 1000000000 --mark-compacted, as etcd advises for Kubernetes"},
 			&cli.BoolFlag{Name: "no-journal", Usage: "restore the snapshot alone, without replaying the journal chain that follows it"},
+			&cli.StringFlag{Name: "journal-replay", Value: restore.ReplayDB, Usage: "how the journal is applied: db (written into the snapshot's database in etcd's layout; through etcd if that fails) or etcd (etcd from the snapshot's image replays it, one txn per revision: slower)"},
 			identityFlag(),
 			metricsFlag(),
 		},
@@ -33,8 +34,8 @@ func restoreCommand() *cli.Command {
 				globalOptions: readGlobal(c),
 				Snapshot:      c.String("snapshot"), DataDir: c.String("data-dir"),
 				AllowEmpty: c.Bool("allow-empty"), BumpRevision: c.Bool("bump-revision"),
-				NoJournal: c.Bool("no-journal"),
-				Identity:  c.String("offhost-identity"), MetricsFile: c.String("metrics-file"),
+				NoJournal: c.Bool("no-journal"), JournalReplay: c.String("journal-replay"),
+				Identity: c.String("offhost-identity"), MetricsFile: c.String("metrics-file"),
 			}, newDeps(c))
 		},
 	}
@@ -42,19 +43,23 @@ func restoreCommand() *cli.Command {
 
 type restoreOptions struct {
 	globalOptions
-	Snapshot     string // a snapshot id; "" for the newest good one
-	DataDir      string // "" for the manifest's
-	AllowEmpty   bool
-	BumpRevision bool
-	NoJournal    bool
-	Identity     string // age identity file for the off-host copies
-	MetricsFile  string
+	Snapshot      string // a snapshot id; "" for the newest good one
+	DataDir       string // "" for the manifest's
+	AllowEmpty    bool
+	BumpRevision  bool
+	NoJournal     bool
+	JournalReplay string // restore.ReplayDB or restore.ReplayEtcd
+	Identity      string // age identity file for the off-host copies
+	MetricsFile   string
 }
 
 func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 	ctx = d.start(ctx)
 	if id := o.Snapshot; id != "" && !store.ValidID(id) {
 		return usageError{fmt.Errorf("--snapshot: invalid snapshot id %q: want the form 20061225T150405Z-r123 from `etcd-ramdisk list`", id)}
+	}
+	if r := o.JournalReplay; r != "" && r != restore.ReplayDB && r != restore.ReplayEtcd {
+		return usageError{fmt.Errorf("--journal-replay: %q: want %s or %s", r, restore.ReplayDB, restore.ReplayEtcd)}
 	}
 	// A mistyped --data-dir fails before anything runs (exit 3).
 	if o.DataDir != "" {
@@ -75,8 +80,9 @@ func runRestore(ctx context.Context, o restoreOptions, d deps) (err error) {
 	res, err = restore.Run(ctx, j.rt, j.st, j.m, restore.Options{
 		DataDir: o.DataDir, Snapshot: o.Snapshot,
 		AllowEmpty: o.AllowEmpty, BumpRevision: o.BumpRevision, NoJournal: o.NoJournal,
-		LockTimeout: o.LockTimeout,
-		Remote:      remoteSource(ctx, o),
+		JournalReplay: o.JournalReplay,
+		LockTimeout:   o.LockTimeout,
+		Remote:        remoteSource(ctx, o),
 	})
 	if err != nil {
 		return err
@@ -103,7 +109,11 @@ func printRestore(w io.Writer, res *restore.Result) {
 		fmt.Fprintf(w, "skipped %s\n", s)
 	}
 	if j := res.Journal; j != nil {
-		fmt.Fprintf(w, "replayed journal %s: %d revisions after the snapshot, up to revision %d (seen %s)\n", j.ChainID, j.Revisions, j.LastRev, j.UpTo.UTC().Format(time.RFC3339))
+		how := "written into the snapshot's database"
+		if j.Method == restore.ReplayEtcd {
+			how = "applied through etcd, one txn per revision"
+		}
+		fmt.Fprintf(w, "replayed journal %s: %d revisions after the snapshot, up to revision %d (seen %s), %s\n", j.ChainID, j.Revisions, j.LastRev, j.UpTo.UTC().Format(time.RFC3339), how)
 		if j.TornBytes > 0 {
 			fmt.Fprintf(w, "cut a torn tail of %d bytes at the journal's end: a commit that a power cut interrupted, never acknowledged as durable, not replayed\n", j.TornBytes)
 		}

@@ -5,6 +5,7 @@
 package failpoint
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -30,4 +31,14 @@ func Inject(name string) {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // SIGKILL cannot be caught; never return into the code after the point
 	}
+}
+
+// Fail returns an error when name is armed, nil otherwise: for a step whose
+// failure the caller handles (a fallback), which the fault tests exercise
+// without a real fault at hand.
+func Fail(name string) error {
+	if armed()[name] {
+		return fmt.Errorf("failpoint %s armed", name)
+	}
+	return nil
 }

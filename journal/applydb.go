@@ -1,0 +1,276 @@
+package journal
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// etcd's MVCC layout in its bbolt database, the same in every etcd 3
+// release (server/storage/mvcc/revision.go, server/storage/schema): the
+// "key" bucket maps a revision to the KeyValue written at it, the "lease"
+// bucket a lease ID to its Lease, and the "meta" bucket holds the
+// compaction's revisions. etcd rebuilds its key index from the "key"
+// bucket when it opens the database.
+var (
+	bucketKey   = []byte("key")
+	bucketLease = []byte("lease")
+	bucketMeta  = []byte("meta")
+
+	metaFinishedCompact = []byte("finishedCompactRev")
+)
+
+const (
+	revBytesLen       = 8 + 1 + 8 // main, '_', sub: big endian
+	markedRevBytesLen = revBytesLen + 1
+	markTombstone     = 't'
+)
+
+// applyBatchBytes bounds what one bbolt transaction writes, so that a long
+// chain does not hold all its pages in memory until one commit.
+const applyBatchBytes = 32 << 20
+
+// ApplyToDB writes chain chainID into dbFile, the database of the snapshot
+// the chain follows (as `snapshot save` wrote it, or copied from a data
+// dir), in etcd's own layout: every event goes into the "key" bucket under
+// its original revision and sub-revision, with the KeyValue etcd stored
+// (its watch reports exactly that), and every lease the chain's keys use
+// into the "lease" bucket when the snapshot lacks it. Revisions, create
+// revisions, versions and leases are then what etcd had, byte for byte,
+// and nothing runs meanwhile that could expire a lease.
+//
+// The whole chain is verified first; the database must be at the chain's
+// start revision, and afterwards it must end at the chain's last. etcd's
+// sha256 trailer, which no longer matches, is cut: restore the file with
+// --skip-hash-check. On an error the file holds a partial write and must
+// be discarded.
+func ApplyToDB(ctx context.Context, root, chainID, dbFile string) (ReplayResult, error) {
+	sum, err := Verify(root, chainID)
+	if err != nil {
+		return ReplayResult{}, fmt.Errorf("apply chain %s: %w", chainID, err)
+	}
+	res := ReplayResult{ChainID: chainID, SnapshotID: sum.Header.SnapshotID, Torn: sum.Torn}
+	if err := applyToDB(ctx, root, dbFile, sum, &res); err != nil {
+		return res, fmt.Errorf("apply chain %s to %s: %w", chainID, dbFile, err)
+	}
+	return res, nil
+}
+
+func applyToDB(ctx context.Context, root, dbFile string, sum Summary, res *ReplayResult) error {
+	if err := cutTrailer(dbFile); err != nil {
+		return err
+	}
+	db, err := bolt.Open(dbFile, 0o600, &bolt.Options{
+		Timeout: time.Second, NoSync: true, NoGrowSync: true,
+		// As etcd opens it: a database etcd wrote has no freelist page.
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		return fmt.Errorf("open the database: %w", err)
+	}
+	defer db.Close()
+	if res.FromRev, err = dbRevision(db); err != nil {
+		return err
+	}
+	if res.FromRev != sum.Header.StartRev {
+		return fmt.Errorf("the database is at revision %d, the chain follows revision %d", res.FromRev, sum.Header.StartRev)
+	}
+	res.LastRev = res.FromRev
+	if res.Leases, err = putLeases(db, sum.Leases); err != nil {
+		return err
+	}
+	if err := putRevisions(ctx, db, root, res); err != nil {
+		return err
+	}
+	got, err := dbRevision(db)
+	if err == nil && (got != sum.LastRev || res.LastRev != sum.LastRev) {
+		err = fmt.Errorf("the database is at revision %d after the apply, the chain ends at %d", got, sum.LastRev)
+	}
+	if err != nil {
+		return err
+	}
+	if err := db.Sync(); err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+// cutTrailer removes the sha256 that `snapshot save` appends to the
+// database (etcd recognises it by size % 512 == 32): bbolt would not
+// expect it, and it no longer matches once the chain is written.
+func cutTrailer(dbFile string) error {
+	fi, err := os.Stat(dbFile)
+	if err != nil {
+		return err
+	}
+	if fi.Size()%512 != sha256.Size {
+		return nil
+	}
+	return os.Truncate(dbFile, fi.Size()-sha256.Size)
+}
+
+// dbRevision is the revision etcd would start at on db: the newest
+// revision in the "key" bucket, or the finished compaction's when that is
+// later (a compaction removes the tombstones at and before it).
+func dbRevision(db *bolt.DB) (int64, error) {
+	var rev int64
+	err := db.View(func(tx *bolt.Tx) error {
+		kb := tx.Bucket(bucketKey)
+		if kb == nil || tx.Bucket(bucketMeta) == nil {
+			return errors.New("not an etcd database: no key or meta bucket")
+		}
+		if k, _ := kb.Cursor().Last(); k != nil {
+			if len(k) != revBytesLen && len(k) != markedRevBytesLen {
+				return fmt.Errorf("not an etcd database: key bucket entry of %d bytes", len(k))
+			}
+			rev = int64(binary.BigEndian.Uint64(k))
+		}
+		if v := tx.Bucket(bucketMeta).Get(metaFinishedCompact); v != nil {
+			if len(v) != revBytesLen {
+				return fmt.Errorf("not an etcd database: %s of %d bytes", metaFinishedCompact, len(v))
+			}
+			rev = max(rev, int64(binary.BigEndian.Uint64(v)))
+		}
+		return nil
+	})
+	return rev, err
+}
+
+// putLeases adds the chain's leases that the snapshot lacks, with the TTL
+// they were granted (etcd counts it down afresh when it starts, as for
+// every lease it recovers); a lease already gone when the journal learned
+// it gets the shortest, as in Replay. It returns how many it added.
+func putLeases(db *bolt.DB, leases map[int64]Lease) (int, error) {
+	added := 0
+	err := db.Update(func(tx *bolt.Tx) error {
+		lb, err := tx.CreateBucketIfNotExists(bucketLease)
+		if err != nil {
+			return err
+		}
+		for id, l := range leases {
+			k := binary.BigEndian.AppendUint64(nil, uint64(id))
+			if lb.Get(k) != nil {
+				continue
+			}
+			ttl := l.GrantedTTL
+			if ttl <= 0 {
+				ttl = goneLeaseTTL
+			}
+			if err := lb.Put(k, leaseValue(id, ttl)); err != nil {
+				return err
+			}
+			added++
+		}
+		return nil
+	})
+	return added, err
+}
+
+// leaseValue is etcd's leasepb.Lease{ID, TTL} in protobuf wire format.
+func leaseValue(id, ttl int64) []byte {
+	b := protowire.AppendTag(nil, 1, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(id))
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(ttl))
+}
+
+// putRevisions writes the chain's revision records into the "key" bucket,
+// in bbolt transactions of up to applyBatchBytes.
+func putRevisions(ctx context.Context, db *bolt.DB, root string, res *ReplayResult) error {
+	r, err := OpenChain(root, res.ChainID)
+	if err != nil {
+		return err
+	}
+	var tx *bolt.Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	var kb *bolt.Bucket
+	batch := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		rev, ok := rec.(*Revision)
+		if !ok || rev.Rev <= res.FromRev {
+			continue
+		}
+		if tx == nil {
+			if tx, err = db.Begin(true); err != nil {
+				return err
+			}
+			kb = tx.Bucket(bucketKey)
+			kb.FillPercent = 0.9 // appended in order, as etcd's own sequential puts
+		}
+		for sub, e := range rev.Events {
+			k, v, err := mvccEntry(rev.Rev, int64(sub), &e)
+			if err != nil {
+				return fmt.Errorf("revision %d: %w", rev.Rev, err)
+			}
+			if err := kb.Put(k, v); err != nil {
+				return fmt.Errorf("revision %d: %w", rev.Rev, err)
+			}
+			batch += len(k) + len(v)
+		}
+		res.Revisions++
+		res.LastRev, res.LastSeen = rev.Rev, rev.Seen
+		if batch >= applyBatchBytes {
+			err := tx.Commit()
+			tx, batch = nil, 0
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if tx == nil {
+		return nil
+	}
+	err = tx.Commit()
+	tx = nil
+	return err
+}
+
+// mvccEntry is the "key" bucket's entry for event e, the sub-th of its
+// revision: the KeyValue etcd stored for a put, the key alone under a
+// tombstone revision for a delete.
+func mvccEntry(rev, sub int64, e *Event) (k, v []byte, err error) {
+	k = make([]byte, revBytesLen, markedRevBytesLen)
+	binary.BigEndian.PutUint64(k, uint64(rev))
+	k[8] = '_'
+	binary.BigEndian.PutUint64(k[9:], uint64(sub))
+	kv := mvccpb.KeyValue{Key: e.Key}
+	switch e.Type {
+	case Delete:
+		k = append(k, markTombstone)
+	case Put:
+		if e.Version < 1 || e.CreateRev < 1 || e.CreateRev > rev || (e.Version == 1) != (e.CreateRev == rev) {
+			return nil, nil, fmt.Errorf("%w: put of %q with create revision %d, version %d", ErrCorrupt, e.Key, e.CreateRev, e.Version)
+		}
+		kv.CreateRevision, kv.ModRevision, kv.Version, kv.Value, kv.Lease = e.CreateRev, rev, e.Version, e.Value, e.Lease
+	default:
+		return nil, nil, fmt.Errorf("%w: event type %d", ErrCorrupt, e.Type)
+	}
+	if len(e.Key) == 0 {
+		return nil, nil, fmt.Errorf("%w: event without a key", ErrCorrupt)
+	}
+	v, err = kv.Marshal()
+	return k, v, err
+}
