@@ -227,11 +227,11 @@ func (r *Results) writeRestore(w io.Writer) {
 	fmt.Fprintf(w, "\n## 5. Restore time after a power cut, with the journal\n\n")
 	fmt.Fprintf(w, "A bed filled with `etcdkv fill` %s, a cron backup, then the silence load's writes (`etcdkv load`, at %g writes/s to save time: a replay's cost depends on how many revisions and how large) "+
 		"until the revisions after the snapshot reach a cron interval's worth at 10 writes/s, with `etcd-ramdisk journal --interval %s` following. Once the journal has made etcd's last revision durable: "+
-		"a power cut (the journal SIGKILLed, every container killed, etcd's tmpfs unmounted and mounted empty), then `etcd-ramdisk restore` (the journal replayed); "+
+		"a power cut (the journal SIGKILLed, every container killed, etcd's tmpfs unmounted and mounted empty), then `etcd-ramdisk restore --journal-replay %s` (the journal replayed); "+
 		"etcd started and checked (restore replayed up to the last revision, its record says so, the same number of keys, the revision at least that); "+
 		"another power cut and `etcd-ramdisk restore --no-journal` of the same snapshot. Wall times of the real binary (each after touching memory, as section 2). Target: ≤ %g×.\n\n",
-		human(c.Fill), c.Rate, c.Interval, RestoreRatioTarget)
-	fmt.Fprintln(w, "| DB | revisions after the snapshot | written in | snapshot-only restore | **journal restore** | **ratio** | ≤ 2× | replayed | replay (private etcd + apply) | **replay rate** | journal peak RSS |")
+		human(c.Fill), c.Rate, c.Interval, c.Replay, RestoreRatioTarget)
+	fmt.Fprintln(w, "| DB | revisions after the snapshot | written in | snapshot-only restore | **journal restore** | **ratio** | ≤ 2× | replayed | journal step | **replay rate** | journal peak RSS |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 	for _, x := range r.Restores {
 		apply := x.ReplayApply()
@@ -244,7 +244,7 @@ func (r *Results) writeRestore(w io.Writer) {
 			dur(time.Duration(apply*float64(time.Second))), rate, human(x.JournalPeakRSS))
 	}
 	if fixed, rate, ok := replayFit(r.Restores); ok {
-		fmt.Fprintf(w, "\nThe replay step is a fixed part (the private etcd's start, which the restore does not log apart) and one txn per revision: "+
+		fmt.Fprintf(w, "\nThe journal step (\"journal into the database\", or through etcd \"journal replay\" less \"save the replayed state\") is a fixed part and a part per revision: "+
 			"a line through the first and last counts gives %s fixed and %s rev/s applied.\n", dur(time.Duration(fixed*float64(time.Second))), count(rate))
 	}
 	fmt.Fprintf(w, "\nPhases (etcd-ramdisk's debug step lines, in the order logged; a nested step ends first: \"save the replayed state\" is inside \"journal replay\", everything inside \"total under the lock\").\n\n")

@@ -1,7 +1,7 @@
 // Package journal keeps a continuous, checksummed journal of etcd's changes
 // on the persistent disk, so that a power cut loses the last commit
-// interval instead of everything since the last snapshot, and replays it
-// onto the restored snapshot one transaction per original revision.
+// interval instead of everything since the last snapshot, and puts it back
+// onto the restored snapshot under the original revisions.
 //
 // # On disk
 //
@@ -63,8 +63,9 @@
 // appends through a Writer (Create, OpenAppend, Append, Flush, Close,
 // Stats), which group-commits once per interval and only when something
 // was appended. Reader (OpenChain, Next, Torn) and Verify read a chain
-// back; ListChains and RemoveChain manage the root. Replay applies a chain
-// to an etcd started on the restored snapshot. Serve is the long-running
+// back; ListChains and RemoveChain manage the root. ApplyToDB writes a
+// chain into the snapshot's database in etcd's own layout (restore's way);
+// Replay applies it to an etcd started on the restored snapshot instead. Serve is the long-running
 // service: it follows etcd into the chain of the newest good snapshot,
 // rotates to a new chain when a newer snapshot appears (copying what the
 // old chain holds after it, then removing the old chain), asks for a fresh

@@ -28,15 +28,15 @@ func main() {
 }
 
 type flags struct {
-	smoke                               bool
-	out, bin, images, bedBase, sections string
-	duration, every, prodEvery          time.Duration
-	prodEveryJournal, journalInterval   time.Duration
-	rate, restoreRate                   float64
-	realistic, sizes, disk              string
-	restoreFill, restoreRevs            string
-	runs                                int
-	parallel, keep, journal             bool
+	smoke                                   bool
+	out, bin, images, bedBase, sections     string
+	duration, every, prodEvery              time.Duration
+	prodEveryJournal, journalInterval       time.Duration
+	rate, restoreRate                       float64
+	realistic, sizes, disk                  string
+	restoreFill, restoreRevs, journalReplay string
+	runs                                    int
+	parallel, keep, journal                 bool
 }
 
 func parse() (*flags, error) {
@@ -64,6 +64,7 @@ func parse() (*flags, error) {
 	fs.StringVar(&f.restoreRevs, "restore-revisions", "9000,36000", "restore: revisions after the snapshot, one power cut each (a 15 min and a 1 h cron interval at 10 writes/s)")
 	fs.Float64Var(&f.restoreRate, "restore-rate", 500, "restore: writes per second of the load that writes them")
 	fs.DurationVar(&f.journalInterval, "restore-journal-interval", journal.DefaultInterval, "restore: the journal service's --interval")
+	fs.StringVar(&f.journalReplay, "restore-journal-replay", "db", "restore: how the journal restore applies the journal (restore --journal-replay: db or etcd)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
 	}
@@ -148,11 +149,14 @@ func options(f *flags) (bench.Options, error) {
 	}
 	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, ProdBackupEveryJournal: f.prodEveryJournal,
 		Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel, Journal: f.journal, Disk: disk}
+	if f.journalReplay != "db" && f.journalReplay != "etcd" {
+		return o, fmt.Errorf("--restore-journal-replay %q: want db or etcd", f.journalReplay)
+	}
 	fill, err := bench.ParseBytes(f.restoreFill)
 	if err != nil {
 		return o, err
 	}
-	o.Restore = bench.RestoreConfig{Fill: fill, Rate: f.restoreRate, Interval: f.journalInterval}
+	o.Restore = bench.RestoreConfig{Fill: fill, Rate: f.restoreRate, Interval: f.journalInterval, Replay: f.journalReplay}
 	for _, s := range strings.Split(f.restoreRevs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
