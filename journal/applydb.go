@@ -48,24 +48,26 @@ const applyBatchBytes = 32 << 20
 // revisions, versions and leases are then what etcd had, byte for byte,
 // and nothing runs meanwhile that could expire a lease.
 //
-// The whole chain is verified first; the database must be at the chain's
-// start revision, and afterwards it must end at the chain's last. etcd's
-// sha256 trailer, which no longer matches, is cut: restore the file with
-// --skip-hash-check. On an error the file holds a partial write and must
-// be discarded.
+// The database must be at the chain's start revision, and afterwards it
+// must end at the chain's last. etcd's sha256 trailer, which no longer
+// matches, is cut: restore the file with --skip-hash-check. The chain is
+// read once, checked as it is written: on an error (a gap or a corrupt
+// record too) the file holds a partial write and must be discarded.
 func ApplyToDB(ctx context.Context, root, chainID, dbFile string) (ReplayResult, error) {
-	sum, err := Verify(root, chainID)
+	res := ReplayResult{ChainID: chainID}
+	r, err := OpenChain(root, chainID)
 	if err != nil {
-		return ReplayResult{}, fmt.Errorf("apply chain %s: %w", chainID, err)
+		return res, fmt.Errorf("apply chain %s: %w", chainID, err)
 	}
-	res := ReplayResult{ChainID: chainID, SnapshotID: sum.Header.SnapshotID, Torn: sum.Torn}
-	if err := applyToDB(ctx, root, dbFile, sum, &res); err != nil {
+	res.SnapshotID = r.Header().SnapshotID
+	if err := applyToDB(ctx, r, dbFile, &res); err != nil {
 		return res, fmt.Errorf("apply chain %s to %s: %w", chainID, dbFile, err)
 	}
+	res.Torn = r.Torn()
 	return res, nil
 }
 
-func applyToDB(ctx context.Context, root, dbFile string, sum Summary, res *ReplayResult) error {
+func applyToDB(ctx context.Context, r *Reader, dbFile string, res *ReplayResult) error {
 	if err := cutTrailer(dbFile); err != nil {
 		return err
 	}
@@ -81,19 +83,16 @@ func applyToDB(ctx context.Context, root, dbFile string, sum Summary, res *Repla
 	if res.FromRev, err = dbRevision(db); err != nil {
 		return err
 	}
-	if res.FromRev != sum.Header.StartRev {
-		return fmt.Errorf("the database is at revision %d, the chain follows revision %d", res.FromRev, sum.Header.StartRev)
+	if start := r.Header().StartRev; res.FromRev != start {
+		return fmt.Errorf("the database is at revision %d, the chain follows revision %d", res.FromRev, start)
 	}
 	res.LastRev = res.FromRev
-	if res.Leases, err = putLeases(db, sum.Leases); err != nil {
-		return err
-	}
-	if err := putRevisions(ctx, db, root, res); err != nil {
+	if err := putRecords(ctx, db, r, res); err != nil {
 		return err
 	}
 	got, err := dbRevision(db)
-	if err == nil && (got != sum.LastRev || res.LastRev != sum.LastRev) {
-		err = fmt.Errorf("the database is at revision %d after the apply, the chain ends at %d", got, sum.LastRev)
+	if err == nil && (got != res.LastRev || res.LastRev != r.LastRev()) {
+		err = fmt.Errorf("the database is at revision %d after the apply, the chain ends at %d", got, r.LastRev())
 	}
 	if err != nil {
 		return err
@@ -145,58 +144,21 @@ func dbRevision(db *bolt.DB) (int64, error) {
 	return rev, err
 }
 
-// putLeases adds the chain's leases that the snapshot lacks, with the TTL
-// they were granted (etcd counts it down afresh when it starts, as for
-// every lease it recovers); a lease already gone when the journal learned
-// it gets the shortest, as in Replay. It returns how many it added.
-func putLeases(db *bolt.DB, leases map[int64]Lease) (int, error) {
-	added := 0
-	err := db.Update(func(tx *bolt.Tx) error {
-		lb, err := tx.CreateBucketIfNotExists(bucketLease)
-		if err != nil {
-			return err
-		}
-		for id, l := range leases {
-			k := binary.BigEndian.AppendUint64(nil, uint64(id))
-			if lb.Get(k) != nil {
-				continue
-			}
-			ttl := l.GrantedTTL
-			if ttl <= 0 {
-				ttl = goneLeaseTTL
-			}
-			if err := lb.Put(k, leaseValue(id, ttl)); err != nil {
-				return err
-			}
-			added++
-		}
-		return nil
-	})
-	return added, err
-}
-
-// leaseValue is etcd's leasepb.Lease{ID, TTL} in protobuf wire format.
-func leaseValue(id, ttl int64) []byte {
-	b := protowire.AppendTag(nil, 1, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(id))
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	return protowire.AppendVarint(b, uint64(ttl))
-}
-
-// putRevisions writes the chain's revision records into the "key" bucket,
-// in bbolt transactions of up to applyBatchBytes.
-func putRevisions(ctx context.Context, db *bolt.DB, root string, res *ReplayResult) error {
-	r, err := OpenChain(root, res.ChainID)
-	if err != nil {
-		return err
-	}
+// putRecords writes the chain's records as they are read, in bbolt
+// transactions of up to applyBatchBytes: each revision's events into the
+// "key" bucket, and each lease the database lacks into the "lease" bucket
+// (a lease record comes before the first revision that uses it), with the
+// TTL it was granted (etcd counts it down afresh when it starts, as for
+// every lease it recovers; a lease already gone when the journal learned
+// it gets the shortest, as in Replay).
+func putRecords(ctx context.Context, db *bolt.DB, r *Reader, res *ReplayResult) error {
 	var tx *bolt.Tx
 	defer func() {
 		if tx != nil {
 			tx.Rollback()
 		}
 	}()
-	var kb *bolt.Bucket
+	var kb, lb *bolt.Bucket
 	batch := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -209,29 +171,47 @@ func putRevisions(ctx context.Context, db *bolt.DB, root string, res *ReplayResu
 		if err != nil {
 			return err
 		}
-		rev, ok := rec.(*Revision)
-		if !ok || rev.Rev <= res.FromRev {
-			continue
-		}
 		if tx == nil {
 			if tx, err = db.Begin(true); err != nil {
 				return err
 			}
 			kb = tx.Bucket(bucketKey)
 			kb.FillPercent = 0.9 // appended in order, as etcd's own sequential puts
-		}
-		for sub, e := range rev.Events {
-			k, v, err := mvccEntry(rev.Rev, int64(sub), &e)
-			if err != nil {
-				return fmt.Errorf("revision %d: %w", rev.Rev, err)
+			if lb, err = tx.CreateBucketIfNotExists(bucketLease); err != nil {
+				return err
 			}
-			if err := kb.Put(k, v); err != nil {
-				return fmt.Errorf("revision %d: %w", rev.Rev, err)
-			}
-			batch += len(k) + len(v)
 		}
-		res.Revisions++
-		res.LastRev, res.LastSeen = rev.Rev, rev.Seen
+		switch rec := rec.(type) {
+		case *Lease:
+			k := binary.BigEndian.AppendUint64(nil, uint64(rec.ID))
+			if lb.Get(k) != nil {
+				continue
+			}
+			ttl := rec.GrantedTTL
+			if ttl <= 0 {
+				ttl = goneLeaseTTL
+			}
+			if err := lb.Put(k, leaseValue(rec.ID, ttl)); err != nil {
+				return err
+			}
+			res.Leases++
+		case *Revision:
+			if rec.Rev <= res.FromRev {
+				continue
+			}
+			for sub, e := range rec.Events {
+				k, v, err := mvccEntry(rec.Rev, int64(sub), &e)
+				if err == nil {
+					err = kb.Put(k, v)
+				}
+				if err != nil {
+					return fmt.Errorf("revision %d: %w", rec.Rev, err)
+				}
+				batch += len(k) + len(v)
+			}
+			res.Revisions++
+			res.LastRev, res.LastSeen = rec.Rev, rec.Seen
+		}
 		if batch >= applyBatchBytes {
 			err := tx.Commit()
 			tx, batch = nil, 0
@@ -243,9 +223,17 @@ func putRevisions(ctx context.Context, db *bolt.DB, root string, res *ReplayResu
 	if tx == nil {
 		return nil
 	}
-	err = tx.Commit()
+	err := tx.Commit()
 	tx = nil
 	return err
+}
+
+// leaseValue is etcd's leasepb.Lease{ID, TTL} in protobuf wire format.
+func leaseValue(id, ttl int64) []byte {
+	b := protowire.AppendTag(nil, 1, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(id))
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(ttl))
 }
 
 // mvccEntry is the "key" bucket's entry for event e, the sub-th of its

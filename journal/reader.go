@@ -173,7 +173,11 @@ type Summary struct {
 	Last      *Revision       // a copy of the last revision record, nil when none
 	Leases    map[int64]Lease // the first record of each lease
 	MaxEvents int             // the most events in one revision: the replay's txn size
-	Torn      Torn
+	// EventBytes is what the revisions add to etcd's database, about: each
+	// event's key and value and its entry's overhead (revision key,
+	// KeyValue fields, bbolt's element header).
+	EventBytes int64
+	Torn       Torn
 }
 
 // Verify reads a whole chain, checking every record, and summarises it.
@@ -184,6 +188,11 @@ func Verify(root, chainID string) (Summary, error) {
 	}
 	return r.summarize()
 }
+
+// eventOverhead is an event's entry in etcd's database beyond its key and
+// value: the 17-18 byte revision key, KeyValue's other fields and tags,
+// bbolt's 16-byte element header, rounded up.
+const eventOverhead = 64
 
 func (r *Reader) summarize() (Summary, error) {
 	s := Summary{Header: r.hdr, Segments: len(r.segs), LastRev: r.hdr.StartRev, Leases: map[int64]Lease{}}
@@ -202,6 +211,9 @@ func (r *Reader) summarize() (Summary, error) {
 			s.Revisions++
 			s.LastRev, s.LastSeen, s.Last = rec.Rev, rec.Seen, rec
 			s.MaxEvents = max(s.MaxEvents, len(rec.Events))
+			for _, e := range rec.Events {
+				s.EventBytes += int64(len(e.Key)+len(e.Value)) + eventOverhead
+			}
 		case *Lease:
 			if _, ok := s.Leases[rec.ID]; !ok {
 				s.Leases[rec.ID] = *rec

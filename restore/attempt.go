@@ -32,7 +32,12 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRoom(r.dataDir, snap.Meta.RawSize); err != nil {
+	chain, replay := r.journalChain(ctx, snap)
+	var grows int64
+	if replay {
+		grows = chain.EventBytes
+	}
+	if err := checkRoom(r.dataDir, snap.Meta.RawSize, grows); err != nil {
 		return err
 	}
 	work := filepath.Join(r.dataDir, restoreWork)
@@ -49,7 +54,6 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	// database before the one restore (with the bump). Replayed through
 	// etcd instead, the first restore keeps the snapshot's revisions (the
 	// chain's must line up 1:1) and the bump comes with the second.
-	chain, replay := r.journalChain(ctx, snap)
 	viaEtcd := replay && r.opts.JournalReplay == ReplayEtcd
 	restore, err := r.prepareWhileDecompressing(ctx, snap, w, bump && !viaEtcd)
 	if err != nil {

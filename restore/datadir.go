@@ -62,20 +62,25 @@ func prepareDataDir(ctx context.Context, dataDir string) error {
 }
 
 // checkRoom refuses before writing anything when the tmpfs cannot hold the
-// staged snapshot, the restored database and etcd's preallocated WAL at once.
-func checkRoom(dataDir string, raw int64) error {
+// staged snapshot and the restored database, each grown by journal (what a
+// journal chain written into it adds; 0 without one).
+func checkRoom(dataDir string, raw, journal int64) error {
 	const mib = etcdtool.MiB
 	human := etcdtool.HumanMiB
-	need := 2*raw + 64*mib + 16*mib
+	need := 2*(raw+journal) + 64*mib + 16*mib
 	free, err := etcdtool.FreeBytes(dataDir)
 	if err != nil {
 		return err
 	}
+	alone := ""
+	if journal > 0 {
+		alone = fmt.Sprintf(" (or `etcd-ramdisk restore --no-journal`: the snapshot alone needs %s, and loses what the journal holds after it)", human(2*raw+80*mib))
+	}
 	if free < need {
-		return fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again", etcdtool.ErrNoRoom, human(need), dataDir, human(free), human(need+raw))
+		return fmt.Errorf("%w: restoring needs %s free on %s but it has %s; make the tmpfs at least %s (size= in /etc/fstab), then run restore again%s", etcdtool.ErrNoRoom, human(need), dataDir, human(free), human(need+raw+journal), alone)
 	}
 	if mem, err := hostfs.MemAvailable(); err == nil && mem < need {
-		return fmt.Errorf("%w: restoring into tmpfs needs %s of memory but only %s is available", etcdtool.ErrNoRoom, human(need), human(mem))
+		return fmt.Errorf("%w: restoring into tmpfs needs %s of memory but only %s is available%s", etcdtool.ErrNoRoom, human(need), human(mem), alone)
 	}
 	return nil
 }
