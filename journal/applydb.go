@@ -71,6 +71,11 @@ func applyToDB(ctx context.Context, r *Reader, dbFile string, res *ReplayResult)
 	if err := cutTrailer(dbFile); err != nil {
 		return err
 	}
+	// The chain is read and decompressed ahead, while bbolt opens the
+	// database (it walks every page to find the free ones) and writes.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recs := prefetch(ctx, r)
 	db, err := bolt.Open(dbFile, 0o600, &bolt.Options{
 		Timeout: time.Second, NoSync: true, NoGrowSync: true,
 		// As etcd opens it: a database etcd wrote has no freelist page.
@@ -87,7 +92,7 @@ func applyToDB(ctx context.Context, r *Reader, dbFile string, res *ReplayResult)
 		return fmt.Errorf("the database is at revision %d, the chain follows revision %d", res.FromRev, start)
 	}
 	res.LastRev = res.FromRev
-	if err := putRecords(ctx, db, r, res); err != nil {
+	if err := putRecords(ctx, db, recs, res); err != nil {
 		return err
 	}
 	got, err := dbRevision(db)
@@ -151,7 +156,7 @@ func dbRevision(db *bolt.DB) (int64, error) {
 // TTL it was granted (etcd counts it down afresh when it starts, as for
 // every lease it recovers; a lease already gone when the journal learned
 // it gets the shortest, as in Replay).
-func putRecords(ctx context.Context, db *bolt.DB, r *Reader, res *ReplayResult) error {
+func putRecords(ctx context.Context, db *bolt.DB, recs <-chan readRecord, res *ReplayResult) error {
 	var tx *bolt.Tx
 	defer func() {
 		if tx != nil {
@@ -164,7 +169,11 @@ func putRecords(ctx context.Context, db *bolt.DB, r *Reader, res *ReplayResult) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := r.Next()
+		next, ok := <-recs
+		if !ok {
+			return ctx.Err()
+		}
+		rec, err := next.rec, next.err
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -176,7 +185,7 @@ func putRecords(ctx context.Context, db *bolt.DB, r *Reader, res *ReplayResult) 
 				return err
 			}
 			kb = tx.Bucket(bucketKey)
-			kb.FillPercent = 0.9 // appended in order, as etcd's own sequential puts
+			kb.FillPercent = 1 // appended in order: full pages, none written twice
 			if lb, err = tx.CreateBucketIfNotExists(bucketLease); err != nil {
 				return err
 			}
@@ -226,6 +235,33 @@ func putRecords(ctx context.Context, db *bolt.DB, r *Reader, res *ReplayResult) 
 	err := tx.Commit()
 	tx = nil
 	return err
+}
+
+type readRecord struct {
+	rec Record
+	err error
+}
+
+// prefetch reads r's records into the channel it returns, in a goroutine
+// of its own, up to and with the first error (io.EOF at the end). It stops
+// early, closing the channel, when ctx ends.
+func prefetch(ctx context.Context, r *Reader) <-chan readRecord {
+	ch := make(chan readRecord, 4096)
+	go func() {
+		defer close(ch)
+		for {
+			rec, err := r.Next()
+			select {
+			case ch <- readRecord{rec, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // leaseValue is etcd's leasepb.Lease{ID, TTL} in protobuf wire format.
