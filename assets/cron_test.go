@@ -73,7 +73,7 @@ func TestCronTable(t *testing.T) {
 			t.Errorf("command %q: want the binary with its flags under systemd-cat", j.command)
 		}
 		switch {
-		case strings.HasSuffix(j.command, " backup --reason cron --journal-covers "+shortDuration(assets.CronJournalCovers)):
+		case strings.HasSuffix(j.command, " backup --reason cron --min-age "+shortDuration(assets.CronMinAge)+" --journal-covers "+shortDuration(assets.CronJournalCovers)):
 			backup = j
 		case strings.HasSuffix(j.command, " defrag"):
 			defrag = j
@@ -82,36 +82,48 @@ func TestCronTable(t *testing.T) {
 	if backup == nil || defrag == nil {
 		t.Fatalf("backup %v, defrag %v: want both", backup, defrag)
 	}
-	// With the journal: a snapshot at the first run at least covers after
-	// the last one, even when that one took a minute: every CronEveryWithJournal.
-	got := runs(backup.schedule, from, 5)
+	// A snapshot at the first run at least min-age (with the journal:
+	// covers) after the last one, even when that one took a minute: every
+	// CronSnapshotEvery (CronEveryWithJournal).
+	got := runs(backup.schedule, from, 13)
 	if step := got[1].Sub(got[0]); step != assets.CronEvery {
 		t.Errorf("backups %s apart, want %s", step, assets.CronEvery)
 	}
-	for _, took := range []time.Duration{0, time.Minute} {
-		last, next := got[0].Add(took), got[1]
-		for next.Sub(last) < assets.CronJournalCovers {
-			next = next.Add(assets.CronEvery)
-		}
-		if next.Sub(got[0]) != assets.CronEveryWithJournal {
-			t.Errorf("a snapshot that took %s: the next after %s, want %s", took, next.Sub(got[0]), assets.CronEveryWithJournal)
+	for _, c := range []struct {
+		threshold, every time.Duration
+	}{{assets.CronMinAge, assets.CronSnapshotEvery}, {assets.CronJournalCovers, assets.CronEveryWithJournal}} {
+		for _, took := range []time.Duration{0, time.Minute} {
+			last, i := got[0].Add(took), 1
+			for got[i].Sub(last) < c.threshold {
+				i++
+			}
+			if got[i].Sub(got[0]) != c.every {
+				t.Errorf("threshold %s, a snapshot that took %s: the next after %s, want %s", c.threshold, took, got[i].Sub(got[0]), c.every)
+			}
 		}
 	}
-	for i, min := range []int{0, 15, 30, 45, 0} {
-		if got[i].Minute() != min || got[i].Second() != 0 || got[i].Sub(from) > time.Duration(i+1)*15*time.Minute {
-			t.Errorf("backup run %d at %s, want minute %d", i, got[i].Format(time.TimeOnly), min)
+	for i := range got {
+		if got[i].Minute() != (i*5)%60 || got[i].Second() != 0 || got[i].Sub(from) > time.Duration(i+1)*5*time.Minute {
+			t.Errorf("backup run %d at %s, want minute %d", i, got[i].Format(time.TimeOnly), (i*5)%60)
 		}
 	}
 	d := runs(defrag.schedule, from, 3)
 	if d[1].Sub(d[0]) != 24*time.Hour || d[2].Sub(d[1]) != 24*time.Hour {
 		t.Errorf("defrag runs %v, want once a day", d)
 	}
-	if d[0].Minute()%15 == 0 {
+	if d[0].Minute()%5 == 0 {
 		t.Errorf("defrag at %s shares a minute with a backup: one would wait for the other's lock", d[0].Format(time.TimeOnly))
 	}
 }
 
-// shortDuration is d as the cron line writes it: "25m".
+// shortDuration is d as the cron line writes it: "17m30s", "20m", "1h".
 func shortDuration(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

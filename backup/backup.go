@@ -39,6 +39,9 @@ type Options struct {
 	// Journal, when set, skips the snapshot while the journal covers the
 	// changes since the newest one (cron's backups with the journal on).
 	Journal *JournalCover
+	// MinAge > 0 skips the snapshot while the newest good one is younger
+	// (cron runs more often than it stores: see assets.CronEvery).
+	MinAge time.Duration
 }
 
 // Methods of running etcd's tools for a backup: the target etcdtool opens.
@@ -64,6 +67,7 @@ type Result struct {
 	Snapshot    *store.Snapshot // nil when nothing was written
 	Skipped     bool            // etcd's revision equals the newest snapshot's, or the journal covers it
 	Covered     string          // why the journal covers the changes since the newest snapshot
+	Recent      string          // why the newest snapshot is recent enough (MinAge)
 	Revision    int64
 	Method      string
 	Source      string // store.SourceEtcd or store.SourceDataDir
@@ -105,6 +109,10 @@ func Run(ctx context.Context, rt *erdrt.Runtime, st *store.Store, m *manifest.Et
 		return nil, err
 	}
 	defer unlock()
+	if recent := recentEnough(st, opts.MinAge, time.Now()); recent != "" {
+		logging.G(ctx).Info("no new snapshot: the newest is recent enough", "why", recent)
+		return &Result{Skipped: true, Recent: recent}, nil
+	}
 	if opts.Journal != nil {
 		covered, rev, needed := opts.Journal.covered(st)
 		if covered != "" {

@@ -54,3 +54,21 @@ func (c *JournalCover) covered(st *store.Store) (covered string, rev int64, need
 	}
 	return fmt.Sprintf("the journal follows snapshot %s (%s old, a new one after %s), durable at revision %d", newest.Meta.ID, age.Round(time.Second), c.Within, s.DurableRev), s.DurableRev, ""
 }
+
+// recentEnough says why no snapshot is needed yet: the newest good one is
+// younger than minAge. "" when one is: minAge is 0, there is none, or its
+// time is in the future (the clock went back: any doubt takes the snapshot).
+func recentEnough(st *store.Store, minAge time.Duration, now time.Time) string {
+	if minAge <= 0 {
+		return ""
+	}
+	newest, err := st.Newest()
+	if err != nil {
+		return ""
+	}
+	age := now.Sub(newest.Meta.Time)
+	if age < 0 || age >= minAge {
+		return ""
+	}
+	return fmt.Sprintf("the newest snapshot %s is %s old, a new one after %s", newest.Meta.ID, age.Round(time.Second), minAge)
+}

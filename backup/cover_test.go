@@ -77,3 +77,32 @@ func TestJournalCover(t *testing.T) {
 		})
 	}
 }
+
+// TestRecentEnough: cron's runs store a snapshot only once the newest good
+// one is minAge old; none, a snapshot from the future (the clock went
+// back) or minAge 0 takes one.
+func TestRecentEnough(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := recentEnough(st, 15*time.Minute, now); got != "" {
+		t.Errorf("no snapshot: %q, want a snapshot taken", got)
+	}
+	storetest.Put(t, st, now.Add(-10*time.Minute), 100, store.Good)
+	for _, c := range []struct {
+		minAge time.Duration
+		at     time.Time
+		want   string // "" for a snapshot taken
+	}{
+		{15 * time.Minute, now, "10m0s old, a new one after 15m0s"},
+		{10 * time.Minute, now, ""},
+		{0, now, ""},
+		{15 * time.Minute, now.Add(-time.Hour), ""},
+	} {
+		if got := recentEnough(st, c.minAge, c.at); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("minAge %s at %s: %q, want %q", c.minAge, c.at.Format(time.TimeOnly), got, c.want)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 // cron's backup with --journal-covers (as install writes it) stores no
 // snapshot while the journal follows the newest one, and stores one as soon
 // as the journal stops following: a dead journal never leaves the node on
-// an old snapshot alone.
+// an old snapshot alone. With --min-age, none while the newest is younger.
 func TestCronBackupCoveredByJournal(t *testing.T) {
 	n := newNode(t, testbed.NodeOptions{})
 	n.kv("put-many", "/registry/pods/", "50")
@@ -36,6 +36,15 @@ func TestCronBackupCoveredByJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p.cmd.Wait()
+	// install's cron line: the newest snapshot is seconds old, younger
+	// than --min-age, so no snapshot, whatever the journal does.
+	r = n.mustTool(append(cron, "--min-age", "12m30s")...)
+	if !strings.Contains(r.stdout, "recent enough: no new snapshot") {
+		t.Fatalf("cron backup with a snapshot younger than --min-age: stdout %q, want none\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	if got := len(n.list().Snapshots); got != 1 {
+		t.Fatalf("%d snapshots after a cron backup inside --min-age, want the install one alone", got)
+	}
 	r = n.mustTool(cron...)
 	if !strings.HasPrefix(r.stdout, "good ") {
 		t.Fatalf("cron backup with the journal dead: stdout %q, want a new snapshot\nstderr:\n%s", r.stdout, r.stderr)

@@ -11,7 +11,8 @@
 // holds segment files (0600) named <first revision, 16 hex digits>.seg: the
 // first revision the segment holds, which is the previous segment's last
 // revision + 1 (the chain's start revision + 1 for the first). Segments are
-// preallocated (SegmentSize of zeros written, so that a commit overwrites
+// preallocated (SegmentSize of zeros written, FirstSegmentSize for a chain's
+// first, so that a commit overwrites
 // blocks and its fdatasync is one cache flush; WriterOptions.Fallocate
 // instead) and created under a temporary name, fsynced and renamed,
 // so a segment exists whole with its header or not at all; after that each

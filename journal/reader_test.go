@@ -248,7 +248,7 @@ func TestListAndRemoveChains(t *testing.T) {
 	if chains[0].Err == nil || chains[0].ID != "broken" || chains[1].Header.StartRev != 50 || chains[2].ID != a {
 		t.Errorf("order: %+v", chains)
 	}
-	if chains[2].Segments != 1 || chains[2].Bytes != SegmentSize {
+	if chains[2].Segments != 1 || chains[2].Bytes != FirstSegmentSize {
 		t.Errorf("chain info %+v", chains[2])
 	}
 	if err := RemoveChain(root, a); err != nil {

@@ -23,6 +23,11 @@ import (
 // busy cluster fills one in tens of minutes.
 const SegmentSize = 4 << 20
 
+// FirstSegmentSize is a new chain's first segment's size by default: a
+// chain follows one snapshot (20 minutes apart while the journal follows),
+// and at 10 writes/s its compressed commits fill well under 1 MiB.
+const FirstSegmentSize = 1 << 20
+
 const (
 	fileMode  = 0o600
 	dirMode   = 0o700

@@ -27,6 +27,11 @@ type WriterOptions struct {
 	Interval time.Duration
 	// SegmentSize is each new segment's preallocated size; SegmentSize when 0.
 	SegmentSize int64
+	// FirstSegmentSize is a new chain's first segment's: FirstSegmentSize
+	// when both sizes are 0, else SegmentSize. A chain holds what follows
+	// one snapshot, often less than a segment: each rotation then writes
+	// the smaller size of zeros.
+	FirstSegmentSize int64
 	// Fallocate preallocates a segment with fallocate instead of writing
 	// its zeros: half the bytes, but every commit then converts unwritten
 	// extents, which costs ext4 a journal commit (a second cache flush) on
@@ -116,7 +121,7 @@ func Create(root string, hdr Header, o WriterOptions) (*Writer, error) {
 	w := newWriter(dir, hdr, o)
 	w.lastRev, w.fileRev = hdr.StartRev, hdr.StartRev
 	w.stats.DurableRev = hdr.StartRev
-	if err := w.newSegment(0); err != nil {
+	if err := w.newSegment(0, w.o.FirstSegmentSize); err != nil {
 		return nil, fmt.Errorf("create chain %s: %w", hdr.ChainID, err)
 	}
 	go w.loop()
@@ -155,6 +160,12 @@ func newWriter(dir string, hdr Header, o WriterOptions) *Writer {
 	}
 	if o.SegmentSize <= 0 {
 		o.SegmentSize = SegmentSize
+		if o.FirstSegmentSize <= 0 {
+			o.FirstSegmentSize = FirstSegmentSize
+		}
+	}
+	if o.FirstSegmentSize <= 0 {
+		o.FirstSegmentSize = o.SegmentSize
 	}
 	if o.Sync == nil {
 		o.Sync = func(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
@@ -403,12 +414,13 @@ func (w *Writer) rollover(need int64) error {
 	if err := w.f.Close(); err != nil {
 		return err
 	}
-	return w.newSegment(need)
+	return w.newSegment(need, w.o.SegmentSize)
 }
 
-func (w *Writer) newSegment(need int64) error {
+// newSegment starts a segment of base bytes, or more for a record of need.
+func (w *Writer) newSegment(need, base int64) error {
 	hdrLen := int64(len(appendRecord(nil, &w.hdr)))
-	size := max(w.o.SegmentSize, hdrLen+need)
+	size := max(base, hdrLen+need)
 	f, off, err := createSegment(w.dir, &w.hdr, w.fileRev+1, size, !w.o.Fallocate)
 	if err != nil {
 		return err

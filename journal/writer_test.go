@@ -206,8 +206,8 @@ func TestFileModes(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
 		}
 	}
-	if fi, _ := os.Stat(segmentPaths(t, root, id)[0]); fi.Size() != SegmentSize {
-		t.Errorf("segment size %d, want preallocated %d", fi.Size(), SegmentSize)
+	if fi, _ := os.Stat(segmentPaths(t, root, id)[0]); fi.Size() != FirstSegmentSize {
+		t.Errorf("a chain's first segment: size %d, want preallocated %d", fi.Size(), FirstSegmentSize)
 	}
 }
 

@@ -32,6 +32,7 @@ func backupCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Value: backup.FromAuto, Usage: "etcd (snapshot the running etcd), data-dir (copy the database of an etcd that has exited), or auto (etcd; a shutdown backup falls back to the data dir)"},
 			&cli.StringFlag{Name: "stop-etcd", Value: stopAuto, Usage: "stop etcd first and copy its data dir: always, never, or auto (only for --reason shutdown while the system shuts down)"},
 			&cli.BoolFlag{Name: "accept-reset", Usage: "accept a lower revision than the newest snapshot (a deliberate reset) as good"},
+			&cli.DurationFlag{Name: "min-age", Usage: "no new snapshot while the newest good one is younger than this (cron's runs, which come more often than snapshots); 0: always"},
 			&cli.DurationFlag{Name: "journal-covers", Usage: "no new snapshot while the journal service follows etcd from the newest snapshot and that snapshot is younger than this (cron's backups with the journal on); 0: always"},
 			&cli.StringFlag{Name: "journal-state", Value: journal.DefaultStatePath, Usage: "the journal service's published state, for --journal-covers"},
 			metricsFlag(),
@@ -42,6 +43,7 @@ func backupCommand() *cli.Command {
 				Reason:        c.String("reason"), Method: c.String("method"), From: c.String("from"),
 				StopEtcd: c.String("stop-etcd"), AcceptReset: c.Bool("accept-reset"),
 				JournalCovers: c.Duration("journal-covers"), JournalState: c.String("journal-state"),
+				MinAge:      c.Duration("min-age"),
 				MetricsFile: c.String("metrics-file"), Policy: readPolicy(c),
 			}, newDeps(c))
 		},
@@ -59,8 +61,10 @@ type backupOptions struct {
 	// changes since a newest snapshot younger than this.
 	JournalCovers time.Duration
 	JournalState  string
-	MetricsFile   string
-	Policy        store.Policy
+	MinAge        time.Duration // > 0: skip the snapshot while the newest is younger
+
+	MetricsFile string
+	Policy      store.Policy
 }
 
 func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
@@ -91,6 +95,9 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 	if o.JournalCovers < 0 {
 		return usageError{fmt.Errorf("--journal-covers %v: want 0 (off) or more", o.JournalCovers)}
 	}
+	if o.MinAge < 0 {
+		return usageError{fmt.Errorf("--min-age %v: want 0 (off) or more", o.MinAge)}
+	}
 	stop, systemDown, err := shutdownPlan(ctx, o, d)
 	if err != nil {
 		return err
@@ -120,7 +127,7 @@ func runBackup(ctx context.Context, o backupOptions, d deps) (err error) {
 		Reason: o.Reason, Method: o.Method,
 		From: o.From, StopEtcd: stop, SystemShutdown: systemDown,
 		AcceptReset: o.AcceptReset, LockTimeout: o.LockTimeout,
-		Policy: o.Policy, Offhost: off, Journal: cover,
+		Policy: o.Policy, Offhost: off, Journal: cover, MinAge: o.MinAge,
 	})
 	printBackup(d.Stdout, res)
 	return err
@@ -134,6 +141,8 @@ func printBackup(w io.Writer, res *backup.Result) {
 	switch {
 	case res.NoData != "":
 		fmt.Fprintf(w, "nothing to back up: %s\n", res.NoData)
+	case res.Recent != "":
+		fmt.Fprintf(w, "recent enough: no new snapshot (%s)\n", res.Recent)
 	case res.Covered != "":
 		fmt.Fprintf(w, "covered by the journal: no new snapshot (%s)\n", res.Covered)
 	case res.Skipped:
