@@ -59,13 +59,18 @@ func (r *run) restoreOne(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	defer func() { restore.Close() }()
+	defer func() {
+		if restore != nil {
+			restore.Close()
+		}
+	}()
 	if replay && !viaEtcd {
 		if viaEtcd, err = r.applyJournal(ctx, snap, w, chain); err != nil {
 			return err
 		}
 		if viaEtcd {
 			restore.Close()
+			restore = nil
 			os.Remove(w.SnapshotFile())
 			if restore, err = r.prepareWhileDecompressing(ctx, snap, w, false); err != nil {
 				return err
