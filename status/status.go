@@ -16,10 +16,9 @@ import (
 )
 
 // DefaultMaxBackupAge is how old the newest good backup may be before status
-// asks for attention: cron's backup runs every 15 minutes and, while the
-// journal follows etcd, stores a snapshot once the newest is 45 minutes old,
-// so the newest is at most an hour old; 90 minutes is two missed runs past
-// that.
+// asks for attention: cron's backup stores a snapshot every 15 minutes, every
+// 20 while the journal follows etcd (assets.CronEveryWithJournal); 90
+// minutes is several missed snapshots, not one slow run.
 const DefaultMaxBackupAge = 90 * time.Minute
 
 // FullPercent is how full the tmpfs may get before status warns: past it, a
