@@ -215,3 +215,16 @@ func TestApplyToDBRefuses(t *testing.T) {
 		t.Errorf("a put created at its own revision with version 2: %v, want ErrCorrupt", err)
 	}
 }
+
+// eventSize, what restore's room check counts per event: small entries
+// share pages, one over half a page takes whole pages.
+func TestEventSize(t *testing.T) {
+	for _, c := range []struct {
+		value int
+		want  int64
+	}{{100, 100 + 2 + eventOverhead}, {4000, 4096}, {4100, 8192}} {
+		if got := eventSize(&Event{Key: []byte("/k"), Value: make([]byte, c.value)}); got != c.want {
+			t.Errorf("a %d-byte value: %d, want %d", c.value, got, c.want)
+		}
+	}
+}

@@ -194,6 +194,17 @@ func Verify(root, chainID string) (Summary, error) {
 // bbolt's 16-byte element header, rounded up.
 const eventOverhead = 64
 
+// eventSize is about what e's entry takes in etcd's database: small ones
+// share 4 KiB pages; one of over half a page fills pages of its own, the
+// last one partly (a 4.1 KiB value takes two).
+func eventSize(e *Event) int64 {
+	n := int64(len(e.Key)+len(e.Value)) + eventOverhead
+	if n > 2048 {
+		n = (n + 4095) / 4096 * 4096
+	}
+	return n
+}
+
 func (r *Reader) summarize() (Summary, error) {
 	s := Summary{Header: r.hdr, Segments: len(r.segs), LastRev: r.hdr.StartRev, Leases: map[int64]Lease{}}
 	for {
@@ -212,7 +223,7 @@ func (r *Reader) summarize() (Summary, error) {
 			s.LastRev, s.LastSeen, s.Last = rec.Rev, rec.Seen, rec
 			s.MaxEvents = max(s.MaxEvents, len(rec.Events))
 			for _, e := range rec.Events {
-				s.EventBytes += int64(len(e.Key)+len(e.Value)) + eventOverhead
+				s.EventBytes += eventSize(&e)
 			}
 		case *Lease:
 			if _, ok := s.Leases[rec.ID]; !ok {
