@@ -210,15 +210,7 @@ func TestJournalFaultDiskFull(t *testing.T) {
 	wantReplayed(t, r, chain, last)
 	n.startEtcd()
 	after, _ := snapshotKeys(t, n.ctx, n.etcdClient())
-	lost := 0
-	for k, b := range before {
-		if a, ok := after[k]; !ok || a != b {
-			lost++
-			if lost < 5 {
-				t.Errorf("key %s not back as it was: present %v", k, ok)
-			}
-		}
-	}
+	lost := keysNotBack(t, before, after)
 	if len(after) != len(before) || n.restoredRevision(dir) != last {
 		t.Errorf("%d keys after the restore, %d before; restored revision %d, want %d", len(after), len(before), n.restoredRevision(dir), last)
 	}
@@ -349,15 +341,7 @@ func TestJournalFaultOlderSnapshot(t *testing.T) {
 	n.startEtcd()
 	c := n.etcdClient()
 	after, _ := snapshotKeys(t, n.ctx, c)
-	lost := 0
-	for k, b := range before {
-		if a, ok := after[k]; !ok || a != b {
-			lost++
-			if lost < 5 {
-				t.Errorf("key %s not back as it was: present %v", k, ok)
-			}
-		}
-	}
+	lost := keysNotBack(t, before, after)
 	if len(after) != len(before) {
 		t.Errorf("%d keys after the restore, %d before", len(after), len(before))
 	}
@@ -424,15 +408,7 @@ func TestJournalFaultForeignSegments(t *testing.T) {
 	n.startEtcd()
 	c := n.etcdClient()
 	after, _ := snapshotKeys(t, n.ctx, c)
-	lost := 0
-	for k, b := range before {
-		if a, ok := after[k]; !ok || a != b {
-			lost++
-			if lost < 5 {
-				t.Errorf("key %s not back as it was: present %v", k, ok)
-			}
-		}
-	}
+	lost := keysNotBack(t, before, after)
 	if len(after) != len(before) || countPrefix(t, n.ctx, c, "/k") != 0 {
 		t.Errorf("%d keys after the restore, %d before; /k (the other cluster's) %d times", len(after), len(before), countPrefix(t, n.ctx, c, "/k"))
 	}

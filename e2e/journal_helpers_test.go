@@ -387,3 +387,19 @@ func (n *node) snapshotForJournal() (state string, cli *clientv3.Client) {
 	n.mustTool("backup", "--reason", "cron")
 	return filepath.Join(n.Dir, "run", "journal.json"), n.etcdClient()
 }
+
+// keysNotBack counts the keys of before that after lacks or holds
+// otherwise, and names the first few.
+func keysNotBack(t *testing.T, before, after map[string]keyState) int {
+	t.Helper()
+	lost := 0
+	for k, b := range before {
+		if a, ok := after[k]; !ok || a != b {
+			lost++
+			if lost < 5 {
+				t.Errorf("key %s not back as it was: present %v", k, ok)
+			}
+		}
+	}
+	return lost
+}
