@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/ctxio"
 )
 
 // MarkerName is the file that marks a directory as an off-host target. A
@@ -82,7 +83,7 @@ func (d *dirTarget) Put(ctx context.Context, name string, r io.Reader, size int6
 	}
 	var short error
 	err = hostfs.WriteFile(p, hostfs.WriteOptions{Mode: 0o600, TempPrefix: dirTempPrefix + filepath.Base(p) + ".", Remote: true}, func(w io.Writer) error {
-		n, err := io.Copy(w, ctxReader{ctx, r})
+		n, err := io.Copy(w, ctxio.Reader(ctx, r))
 		if err != nil {
 			return err
 		}
@@ -200,17 +201,4 @@ func dirErr(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, ErrDenied, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// ctxReader stops a copy when ctx ends: the bound on a copy's time.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
