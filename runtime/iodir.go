@@ -6,9 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,39 +25,12 @@ const legacyIOAge = 24 * time.Hour
 
 // makeIODir creates this process's FIFO directory:
 // etcd-ramdisk-io-<pid>-<start time>-<random> in TMPDIR.
-func makeIODir() (string, error) {
-	start, err := ownStartTime()
-	if err != nil {
-		return "", err
-	}
-	return os.MkdirTemp("", fmt.Sprintf("%s%d-%d-", ioDirPrefix, os.Getpid(), start))
-}
-
-var ownStart = sync.OnceValues(func() (uint64, error) { return hostfs.StartTime(os.Getpid()) })
-
-func ownStartTime() (uint64, error) { return ownStart() }
+func makeIODir() (string, error) { return hostfs.MkdirOwned("", ioDirPrefix) }
 
 // ioDirOwner reads the owner from a FIFO directory's name; ok is false for a
 // name without one (made by an earlier version).
 func ioDirOwner(name string) (pid int, start uint64, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(name, ioDirPrefix), "-")
-	if len(parts) != 3 {
-		return 0, 0, false
-	}
-	pid, err1 := strconv.Atoi(parts[0])
-	start, err2 := strconv.ParseUint(parts[1], 10, 64)
-	return pid, start, err1 == nil && err2 == nil && pid > 0
-}
-
-// ownerAlive reports whether the process that made a FIFO directory still
-// runs. Anything but a clear "gone" counts as alive: a directory a live run
-// uses must never be removed.
-func ownerAlive(pid int, start uint64) bool {
-	got, err := hostfs.StartTime(pid)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false
-	}
-	return err != nil || got == start
+	return hostfs.DirOwner(name, ioDirPrefix)
 }
 
 // RemoveLeftoverIO removes the FIFO directories that runs killed before they
@@ -75,7 +46,7 @@ func ownerAlive(pid int, start uint64) bool {
 // FIFO is opened before it is removed, and the runtime keeps it open until it
 // is closed: a shim waiting on it, or about to, gets its partner at once.
 func (r *Runtime) RemoveLeftoverIO() ([]string, error) {
-	removed, held, err := removeLeftoverIO(os.TempDir(), ownerAlive, time.Now())
+	removed, held, err := removeLeftoverIO(os.TempDir(), hostfs.OwnerAlive, time.Now())
 	if len(held) > 0 {
 		r.OnClose(func() {
 			for _, f := range held {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,7 +85,7 @@ func TestIODirOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid, start, ok := ioDirOwner(filepath.Base(dir))
-	if !ok || pid != os.Getpid() || !ownerAlive(pid, start) {
+	if !ok || pid != os.Getpid() || !hostfs.OwnerAlive(pid, start) {
 		t.Fatalf("%s: owner %d start %d ok %v; want this live process", dir, pid, start, ok)
 	}
 	if removed, err := (&Runtime{}).RemoveLeftoverIO(); err != nil || len(removed) != 0 {
@@ -94,10 +95,10 @@ func TestIODirOwner(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if ownerAlive(cmd.Process.Pid, start) {
+	if hostfs.OwnerAlive(cmd.Process.Pid, start) {
 		t.Errorf("pid %d has exited but reads as alive", cmd.Process.Pid)
 	}
-	if ownerAlive(pid, start+1) {
+	if hostfs.OwnerAlive(pid, start+1) {
 		t.Errorf("another start time of this pid reads as alive")
 	}
 }

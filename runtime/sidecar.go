@@ -7,6 +7,7 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -22,7 +23,7 @@ const LabelOwner = "io.etcd-ramdisk.owner"
 // sidecarLabels are the labels of a sidecar this run creates.
 func sidecarLabels(purpose string) map[string]string {
 	l := map[string]string{LabelSidecar: purpose}
-	if start, err := ownStartTime(); err == nil {
+	if start, err := hostfs.OwnStartTime(); err == nil {
 		l[LabelOwner] = fmt.Sprintf("%d:%d", os.Getpid(), start)
 	}
 	return l
@@ -37,7 +38,7 @@ func ownerGone(labels map[string]string) bool {
 	if _, err := fmt.Sscanf(labels[LabelOwner], "%d:%d", &pid, &start); err != nil {
 		return true
 	}
-	return !ownerAlive(pid, start)
+	return !hostfs.OwnerAlive(pid, start)
 }
 
 // Mount is a host path bound into a sidecar.

@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/etcd-ramdisk/etcd-ramdisk/hostfs"
 	"github.com/etcd-ramdisk/etcd-ramdisk/store"
@@ -21,19 +19,15 @@ import (
 const stagingName = "verify-staging"
 
 // WorkDir makes this run's staging directory under the backup dir, named
-// after its process (pid-start time-random), and removes those of runs that are gone (killed
-// mid-verify). Call done to remove it.
+// after its process (hostfs.MkdirOwned), and removes those of runs that are
+// gone (killed mid-verify). Call done to remove it.
 func WorkDir(st *store.Store) (dir string, done func(), err error) {
 	parent := filepath.Join(st.Dir, stagingName)
 	if err := os.Mkdir(parent, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", nil, fmt.Errorf("verify staging dir: %w", err)
 	}
 	sweep(parent)
-	start, err := hostfs.StartTime(os.Getpid())
-	if err != nil {
-		return "", nil, fmt.Errorf("verify staging dir: %w", err)
-	}
-	dir, err = os.MkdirTemp(parent, fmt.Sprintf("%d-%d-", os.Getpid(), start))
+	dir, err = hostfs.MkdirOwned(parent, "")
 	if err != nil {
 		return "", nil, fmt.Errorf("verify staging dir: %w", err)
 	}
@@ -43,24 +37,14 @@ func WorkDir(st *store.Store) (dir string, done func(), err error) {
 	}, nil
 }
 
-// sweep removes the staging dirs whose process is gone (a pid alone could
-// have been reused: its start time says whether it is the same process).
+// sweep removes the staging dirs whose process is gone.
 func sweep(parent string) {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		parts := strings.SplitN(e.Name(), "-", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		pid, err1 := strconv.Atoi(parts[0])
-		start, err2 := strconv.ParseUint(parts[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		if got, err := hostfs.StartTime(pid); err == nil && got == start {
+		if pid, start, ok := hostfs.DirOwner(e.Name(), ""); !ok || hostfs.OwnerAlive(pid, start) {
 			continue
 		}
 		os.RemoveAll(filepath.Join(parent, e.Name()))
