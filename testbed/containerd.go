@@ -530,7 +530,9 @@ func unmountAllUnder(dir string) error {
 	}
 	var errs []error
 	for i := len(targets) - 1; i >= 0; i-- {
-		if err := unix.Unmount(targets[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+		// EINVAL: no longer a mount point; ENOENT: gone with its directory (a
+		// shim's cleanup that raced the power-off removed both).
+		if err := unix.Unmount(targets[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			errs = append(errs, fmt.Errorf("unmount %s: %w", targets[i], err))
 		}
 	}

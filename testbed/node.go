@@ -355,7 +355,22 @@ func (b *Bed) ResetEtcd(ctx context.Context) error {
 
 // Down ends every process of the node, unmounts everything under it and removes it.
 // It works on a half-built or broken bed too, so it is safe as a teardown after failure.
+// A process forked while the tree was being killed (containerd cleaning up a
+// shim) can outlive one pass, so it goes round a few times before it gives up.
 func (b *Bed) Down(ctx context.Context) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = b.down(); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return err
+}
+
+func (b *Bed) down() error {
 	var errs []error
 	errs = append(errs, b.Containerd.PowerOff())
 	if b.DataDir() != "" && !strings.HasPrefix(b.DataDir(), b.Dir+"/") && isMountPoint(b.DataDir()) {
