@@ -68,8 +68,8 @@ type bed struct {
 // upBed brings up a fresh node; the caller must call down, also after an
 // error. With disk > 0 the bed's var/lib (the backup dir, and etcd's data
 // dir unless on tmpfs) is an ext4 filesystem of that size on a loop device
-// of its own (bed.disk), made before the node comes up.
-func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions, disk int64) (*bed, error) {
+// of its own (bed.disk, of the given format), made before the node comes up.
+func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions, disk int64, format DiskFormat) (*bed, error) {
 	tb, err := testbed.New(e.BedBase + "-" + name)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions, dis
 	_ = tb.Down(ctx) // a run killed midway may have left it
 	b := &bed{Bed: tb, env: e, name: name}
 	if disk > 0 {
-		if err := b.attachDisk(ctx, disk); err != nil {
+		if err := b.attachDisk(ctx, disk, format); err != nil {
 			return b, err
 		}
 	}
@@ -95,7 +95,7 @@ func (e *Env) upBed(ctx context.Context, name string, o testbed.NodeOptions, dis
 
 // attachDisk makes the bed directory a mount of its own (as Bed.Up would;
 // Up then leaves it as it is) and mounts the loop disk on its var/lib.
-func (b *bed) attachDisk(ctx context.Context, size int64) error {
+func (b *bed) attachDisk(ctx context.Context, size int64, format DiskFormat) error {
 	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
 		return err
 	}
@@ -103,9 +103,9 @@ func (b *bed) attachDisk(ctx context.Context, size int64) error {
 		return fmt.Errorf("bind mount %s: %w", b.Dir, err)
 	}
 	var err error
-	b.disk, err = newLoopDisk(ctx, b.Dir+".img", size, filepath.Join(b.Dir, "var", "lib"))
+	b.disk, err = newLoopDisk(ctx, b.Dir+".img", size, format, filepath.Join(b.Dir, "var", "lib"))
 	if err == nil {
-		b.env.Log.Info("bed disk", "bed", b.name, "device", b.disk.Dev, "size", human(size), "writeCache", b.disk.WriteCache)
+		b.env.Log.Info("bed disk", "bed", b.name, "device", b.disk.Dev, "format", format, "size", human(size), "writeCache", b.disk.WriteCache)
 	}
 	return err
 }

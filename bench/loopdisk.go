@@ -12,19 +12,74 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// loopDisk is an ext4 filesystem of its own on a loop device over a sparse
-// image file: what a setup persists goes there, so that the device's own
+// DiskFormat is the filesystem a setup's loop disk gets and the options it is
+// mounted with. The zero value is ext4 with its defaults, what most nodes'
+// root filesystems are.
+type DiskFormat struct {
+	FS      string `json:"fs,omitempty"`      // ext4 (empty) or xfs
+	Options string `json:"options,omitempty"` // mount options, e.g. commit=30
+}
+
+// ParseDiskFormat reads "fs" or "fs:options" (ext4:commit=30, xfs).
+func ParseDiskFormat(s string) (DiskFormat, error) {
+	fs, opts, _ := strings.Cut(strings.TrimSpace(s), ":")
+	switch fs {
+	case "ext4", "xfs":
+	default:
+		return DiskFormat{}, fmt.Errorf("disk format %q: the filesystem must be ext4 or xfs", s)
+	}
+	if fs == "ext4" {
+		fs = ""
+	}
+	return DiskFormat{FS: fs, Options: opts}, nil
+}
+
+func (f DiskFormat) fs() string {
+	if f.FS == "" {
+		return "ext4"
+	}
+	return f.FS
+}
+
+// String is "ext4", "ext4 commit=30", "xfs".
+func (f DiskFormat) String() string {
+	if f.Options == "" {
+		return f.fs()
+	}
+	return f.fs() + " " + f.Options
+}
+
+// mkfs makes the filesystem with everything initialised now, so that no
+// lazy-init thread writes during a window.
+func (f DiskFormat) mkfs(ctx context.Context, dev string) error {
+	args := []string{"-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", dev}
+	if f.fs() == "xfs" {
+		args = []string{"-f", "-q", dev}
+	}
+	tool := "mkfs." + f.fs()
+	if _, err := exec.LookPath(tool); err != nil {
+		return fmt.Errorf("%s: %w (testbed/install-deps.sh installs it)", tool, err)
+	}
+	if out, err := exec.CommandContext(ctx, tool, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", tool, dev, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// loopDisk is a filesystem of its own (ext4 unless Format says otherwise)
+// on a loop device over a sparse image file: what a setup persists goes there, so that the device's own
 // counters (/sys/block/loopN/stat) say what the disk received, that setup's
 // writes and cache flushes alone. A loop device over a file with buffered
 // I/O advertises a volatile write cache, so ext4 sends it flushes (each
 // becomes an fsync of the image file); its stat counts the flush requests
 // it receives.
 type loopDisk struct {
-	Image      string `json:"image"`
-	Dev        string `json:"device"` // /dev/loopN
-	Mount      string `json:"mount"`
-	Size       int64  `json:"sizeBytes"`
-	WriteCache string `json:"writeCache"` // queue/write_cache as found ("write back" when flushes reach it)
+	Image      string     `json:"image"`
+	Dev        string     `json:"device"` // /dev/loopN
+	Mount      string     `json:"mount"`
+	Size       int64      `json:"sizeBytes"`
+	WriteCache string     `json:"writeCache"` // queue/write_cache as found ("write back" when flushes reach it)
+	Format     DiskFormat `json:"format"`
 	mounted    bool
 	attached   bool
 }
@@ -32,12 +87,11 @@ type loopDisk struct {
 // name is loopN, the device's directory under /sys/block.
 func (l *loopDisk) name() string { return filepath.Base(l.Dev) }
 
-// newLoopDisk creates the image, attaches it, makes an ext4 filesystem
-// (inode tables and journal initialised now, so that no lazy-init thread
-// writes during a window) and mounts it at dir. On error whatever was set
-// up is torn down.
-func newLoopDisk(ctx context.Context, image string, size int64, dir string) (l *loopDisk, err error) {
-	l = &loopDisk{Image: image, Mount: dir, Size: size}
+// newLoopDisk creates the image, attaches it, makes the filesystem format
+// names and mounts it at dir with format's options. On error whatever was
+// set up is torn down.
+func newLoopDisk(ctx context.Context, image string, size int64, format DiskFormat, dir string) (l *loopDisk, err error) {
+	l = &loopDisk{Image: image, Mount: dir, Size: size, Format: format}
 	defer func() {
 		if err != nil {
 			_ = l.close()
@@ -64,14 +118,14 @@ func newLoopDisk(ctx context.Context, image string, size int64, dir string) (l *
 	if err := l.checkCounters(); err != nil {
 		return l, err
 	}
-	if out, err := exec.CommandContext(ctx, "mkfs.ext4", "-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", l.Dev).CombinedOutput(); err != nil {
-		return l, fmt.Errorf("mkfs.ext4 %s: %w: %s", l.Dev, err, strings.TrimSpace(string(out)))
+	if err := format.mkfs(ctx, l.Dev); err != nil {
+		return l, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return l, err
 	}
-	if err := unix.Mount(l.Dev, dir, "ext4", 0, ""); err != nil {
-		return l, fmt.Errorf("mount %s on %s: %w", l.Dev, dir, err)
+	if err := unix.Mount(l.Dev, dir, format.fs(), 0, format.Options); err != nil {
+		return l, fmt.Errorf("mount %s (%s) on %s: %w", l.Dev, format, dir, err)
 	}
 	l.mounted = true
 	return l, nil

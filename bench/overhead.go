@@ -92,7 +92,7 @@ func runSize(ctx context.Context, e *Env, c OverheadConfig, size int64) (*SizeRe
 	o := slot(0)
 	o.TmpfsSize = strconv.FormatInt(max(512<<20, 4*size), 10)
 	o.QuotaBytes = 8 << 30
-	b, err := e.upBed(ctx, "overhead", o, 0)
+	b, err := e.upBed(ctx, "overhead", o, 0, DiskFormat{})
 	defer b.down()
 	if err != nil {
 		return nil, err

@@ -177,7 +177,7 @@ func (r *Results) writeDevice(w io.Writer) {
 	if r.Setups[0].LoopDisk == nil {
 		return
 	}
-	fmt.Fprintf(w, "\nAt the disk itself: each setup's backup dir (and for (a) etcd's data dir) is an ext4 filesystem of its own on a loop device (a sparse %s image, queue/write_cache \"%s\": "+
+	fmt.Fprintf(w, "\nAt the disk itself: each setup's backup dir (and for (a) etcd's data dir) is a filesystem of its own (ext4 with its defaults unless the setup names another) on a loop device (a sparse %s image, queue/write_cache \"%s\": "+
 		"every cache flush ext4 sends reaches it and becomes an fsync of the image file). Written and flushes are fields 7 and 16 of /sys/block/loopN/stat over the window. "+
 		"Each backup's share is read from its start to the journal's rotation onto the new snapshot (the (c) setups) or its end; what the disk got outside them is a continuous rate. "+
 		"Per hour: that rate × 3600 s + each backup's mean × backups per hour. Process figures (the table above) beside them.\n\n",
@@ -193,7 +193,11 @@ func (r *Results) writeDevice(w io.Writer) {
 		if len(s.BackupRuns) > 0 {
 			perBackup = fmt.Sprintf("%s / %.3g", human(int64(ph.DeviceBackupBytes)), ph.DeviceBackupFlushes)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %g | %s / %s | **%s** | **%s** | %s, %s |\n", s.Label, s.LoopDisk.name(), human(s.Loop.SectorsWritten*512), s.Loop.Flushes,
+		dev := s.LoopDisk.name()
+		if s.LoopDisk.Format != (DiskFormat{}) {
+			dev += " (" + s.LoopDisk.Format.String() + ")"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %g | %s / %s | **%s** | **%s** | %s, %s |\n", s.Label, dev, human(s.Loop.SectorsWritten*512), s.Loop.Flushes,
 			perBackup, ph.BackupsPerHour, human(int64(ph.DeviceBytes-ph.DeviceBackupBytes*ph.BackupsPerHour)), count(ph.DeviceFlushes-ph.DeviceBackupFlushes*ph.BackupsPerHour),
 			human(int64(ph.DeviceBytes)), count(ph.DeviceFlushes), human(int64(ph.Bytes)), count(ph.Fsyncs))
 	}
@@ -207,7 +211,7 @@ func (r *Results) writeDevice(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nAgainst the targets at the disk (issue 22): ≤ %d flushes/h at the journal's default interval (%s), and bytes/h no more than the cron-only setup's at the same DB size "+
-		"(cron-only: a backup every %s; with the journal: every %s).\n\n", DeviceFlushesTarget, journal.DefaultInterval, r.Silence.ProdBackupEvery, r.Silence.ProdBackupEveryJournal)
+		"(cron-only: a backup every %s; with the journal: every %s; every setup is compared with the cron-only one on default ext4).\n\n", DeviceFlushesTarget, journal.DefaultInterval, r.Silence.ProdBackupEvery, r.Silence.ProdBackupEveryJournal)
 	fmt.Fprintln(w, "| setup | device flushes / h | ≤ 1,000 | device bytes / h | cron-only's | ≤ cron-only |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---|")
 	for _, s := range js {

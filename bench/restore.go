@@ -90,7 +90,7 @@ func RunRestore(ctx context.Context, e *Env, c RestoreConfig) ([]*RestoreResult,
 	o := slot(0)
 	o.TmpfsSize = strconv.FormatInt(max(2<<30, 12*c.Fill), 10)
 	o.QuotaBytes = 8 << 30
-	b, err := e.upBed(ctx, "restore", o, 0)
+	b, err := e.upBed(ctx, "restore", o, 0, DiskFormat{})
 	defer b.down()
 	if err != nil {
 		return nil, err

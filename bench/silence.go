@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -29,9 +30,15 @@ type SilenceConfig struct {
 	RealisticDB            int64   // the DB size of the third setup
 	Parallel               bool    // run the setups at the same time (same background)
 	Journal                bool    // also the (c) setups: cron backups and the journal service
-	// Disk is the size of each setup's own ext4 loop disk (sparse), which
-	// holds its backup dir and, for (a), etcd's data dir.
+	// Disk is the size of each setup's own loop disk (sparse), which
+	// holds its backup dir and, for (a), etcd's data dir: ext4 with its
+	// defaults unless the setup names another format.
 	Disk int64
+	// JournalDisks are more (c) setups at the journal's default interval on
+	// the realistic DB, each with its disk in one of these formats (xfs;
+	// ext4 with a longer commit interval): what the same journal costs a
+	// disk whose filesystem commits differently.
+	JournalDisks []DiskFormat
 }
 
 // prodEvery is the production backup interval setup s assumes.
@@ -60,11 +67,13 @@ type Setup struct {
 	Backups      bool          `json:"backups"`
 	Fill         int64         `json:"fillBytes"`
 	JournalEvery time.Duration `json:"journalIntervalNs,omitempty"` // run the journal service with this --interval
+	Disk         DiskFormat    `json:"disk"`                        // the loop disk's filesystem
 }
 
 // Setups are (a) disk, (b) tmpfs + etcd-ramdisk, (b) the same at a realistic DB
 // size and, with Journal, (c) the (b) setups with the journal service beside
-// the cron backups, at each of journalIntervals on both sizes.
+// the cron backups, at each of journalIntervals on both sizes, and at the
+// default interval on the realistic size on each of JournalDisks.
 func (c SilenceConfig) Setups() []Setup {
 	db := human(c.RealisticDB) + " DB"
 	s := []Setup{
@@ -84,8 +93,16 @@ func (c SilenceConfig) Setups() []Setup {
 			Setup{Name: "journal-" + iv.String(), Label: "(c) tmpfs + etcd-ramdisk cron + journal " + n, Short: "(c) " + iv.String(), Tmpfs: true, Backups: true, JournalEvery: iv},
 			Setup{Name: "journal-" + iv.String() + "-db", Label: "(c) tmpfs + cron + journal " + n + ", " + db, Short: "(c) " + iv.String() + ", " + db, Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: iv})
 	}
+	iv := journal.DefaultInterval
+	for _, f := range c.JournalDisks {
+		s = append(s, Setup{Name: "journal-" + iv.String() + "-db-" + unsafeName.ReplaceAllString(f.String(), "-"),
+			Label: "(c) tmpfs + cron + journal " + iv.String() + " (default), " + db + ", disk " + f.String(),
+			Short: "(c) " + iv.String() + ", " + db + ", " + f.String(), Tmpfs: true, Backups: true, Fill: c.RealisticDB, JournalEvery: iv, Disk: f})
+	}
 	return s
 }
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 
 // BackupRun is one scheduled backup inside the window.
 type BackupRun struct {
@@ -191,7 +208,7 @@ func runSetup(ctx context.Context, e *Env, c SilenceConfig, s Setup, o testbed.N
 	if s.Fill > 0 {
 		o.TmpfsSize = strconv.FormatInt(max(512<<20, 4*s.Fill), 10)
 	}
-	b, err := e.upBed(ctx, "silence-"+s.Name, o, c.Disk)
+	b, err := e.upBed(ctx, "silence-"+s.Name, o, c.Disk, s.Disk)
 	defer b.down()
 	if err != nil {
 		return nil, err

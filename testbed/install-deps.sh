@@ -3,7 +3,8 @@
 # runc from the distribution (containerd 1.6 on Debian 12), util-linux for unshare,
 # systemd's systemd-analyze for checking the unit drop-in, and qemu-user-static,
 # whose qemu-aarch64-static runs the arm64 build's unit tests (make unit-arm64)
-# and the arm64 release binary (make deb-test). Idempotent.
+# and the arm64 release binary (make deb-test), and xfsprogs for the bench's XFS
+# disks (make bench; bench's unit tests make one). Idempotent.
 set -euo pipefail
 need=()
 command -v containerd >/dev/null || need+=(containerd)
@@ -12,6 +13,7 @@ command -v unshare >/dev/null || need+=(util-linux)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v strace >/dev/null || need+=(strace)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "testbed: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -33,7 +33,7 @@ type flags struct {
 	duration, every, prodEvery              time.Duration
 	prodEveryJournal, journalInterval       time.Duration
 	rate, restoreRate                       float64
-	realistic, sizes, disk                  string
+	realistic, sizes, disk, journalDisks    string
 	restoreFill, restoreRevs, journalReplay string
 	runs                                    int
 	parallel, keep, journal                 bool
@@ -53,6 +53,7 @@ func parse() (*flags, error) {
 	fs.DurationVar(&f.prodEvery, "prod-backup-every", assets.CronSnapshotEvery, "disk silence: backup interval the per-hour figures assume (install's cron schedule without the journal)")
 	fs.DurationVar(&f.prodEveryJournal, "prod-backup-every-journal", assets.CronEveryWithJournal, "disk silence: backup interval the (c) setups' per-hour figures assume (install's cron schedule with the journal following)")
 	fs.StringVar(&f.disk, "disk", "4GiB", "disk silence: size of each setup's own ext4 loop disk (a sparse image beside the bed)")
+	fs.StringVar(&f.journalDisks, "journal-disks", "xfs,ext4:commit=30", "disk silence: more (c) setups at the journal's default interval on the realistic DB, one per disk format (fs[:mount options], fs ext4 or xfs; empty: none)")
 	fs.Float64Var(&f.rate, "rate", 10, "disk silence: writes per second")
 	fs.StringVar(&f.realistic, "realistic-db", "50MiB", "disk silence: DB size of the third setup")
 	fs.BoolVar(&f.parallel, "parallel", true, "disk silence: run the setups at the same time (false: one after another, a cleaner device cross-check, 6× longer with --journal)")
@@ -84,6 +85,7 @@ func parse() (*flags, error) {
 		def("disk", func() { f.disk = "512MiB" })
 		def("restore-fill", func() { f.restoreFill = "1MiB" })
 		def("restore-revisions", func() { f.restoreRevs = "300" })
+		def("journal-disks", func() { f.journalDisks = "xfs" })
 	}
 	if f.bin == "" || f.images == "" {
 		return nil, fmt.Errorf("--bin and --images (or ERD_BIN and ERD_IMAGES) are required: run through `make bench`")
@@ -149,6 +151,15 @@ func options(f *flags) (bench.Options, error) {
 	}
 	o.Silence = bench.SilenceConfig{Duration: f.duration, BackupEvery: f.every, ProdBackupEvery: f.prodEvery, ProdBackupEveryJournal: f.prodEveryJournal,
 		Rate: f.rate, RealisticDB: realistic, Parallel: f.parallel, Journal: f.journal, Disk: disk}
+	if f.journal && strings.TrimSpace(f.journalDisks) != "" {
+		for _, s := range strings.Split(f.journalDisks, ",") {
+			d, err := bench.ParseDiskFormat(s)
+			if err != nil {
+				return o, fmt.Errorf("--journal-disks: %w", err)
+			}
+			o.Silence.JournalDisks = append(o.Silence.JournalDisks, d)
+		}
+	}
 	if f.journalReplay != "db" && f.journalReplay != "etcd" {
 		return o, fmt.Errorf("--restore-journal-replay %q: want db or etcd", f.journalReplay)
 	}
