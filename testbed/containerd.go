@@ -349,7 +349,11 @@ func (c *Containerd) PowerOff() error {
 		}
 	}
 	if left := c.shimPIDs(); len(left) > 0 {
-		return fmt.Errorf("shims %v survived five rounds of SIGKILL", left)
+		var states []string
+		for _, p := range left {
+			states = append(states, fmt.Sprintf("%d (%s)", p, procState(p)))
+		}
+		return fmt.Errorf("shims %s survived five rounds of SIGKILL", strings.Join(states, ", "))
 	}
 	_ = os.Remove(c.pidPath())
 	_ = os.Remove(c.Address)
@@ -412,11 +416,29 @@ func (c *Containerd) shimPIDs() []int {
 	var out []int
 	for _, p := range allPIDs() {
 		cl := cmdline(p)
-		if strings.Contains(cl, "containerd-shim") && strings.Contains(cl, c.Address) {
+		if strings.Contains(cl, "containerd-shim") && strings.Contains(cl, c.Address) && alive(p) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// procState is what /proc says of pid's state, threads, parent and tracer,
+// for a message.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return err.Error()
+	}
+	var f []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, k := range []string{"State:", "Threads:", "PPid:", "TracerPid:"} {
+			if strings.HasPrefix(l, k) {
+				f = append(f, strings.Join(strings.Fields(l), " "))
+			}
+		}
+	}
+	return strings.Join(f, ", ")
 }
 
 func allPIDs() []int {
@@ -471,15 +493,24 @@ func descendants(root int) []int {
 	return out
 }
 
+// alive says whether pid is still running or still exiting. A zombie has
+// died (only its parent's wait is missing) once all its threads are gone: a
+// multi-threaded process's leader (a shim, containerd: Go programs) shows
+// "Z" as soon as it has exited, while its other threads still hold the
+// process's memory, files and mounts; its task list and its cmdline (empty
+// once the memory is released) tell the two apart.
 func alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
-	// A zombie has already died; only its parent's wait is missing.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
+	if i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z") {
+		return true
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	return (err == nil && len(tasks) > 1) || cmdline(pid) != ""
 }
 
 // mountTmpfs mounts an empty tmpfs of the given size with etcd's expected mode.
