@@ -46,6 +46,7 @@ func TestAliveUntilAllThreadsExit(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // after a failure
 		if _, err := out.Read(make([]byte, 6)); err != nil {
 			t.Fatal(err)
 		}
@@ -66,6 +67,5 @@ func TestAliveUntilAllThreadsExit(t *testing.T) {
 		if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid)); err == nil && len(tasks) > 1 {
 			t.Fatalf("trial %d: alive said gone with %d threads still exiting", trial, len(tasks))
 		}
-		_ = cmd.Wait()
 	}
 }
