@@ -229,7 +229,7 @@ func (f *Follower) follow(ctx context.Context, cli *clientv3.Client, w *Writer, 
 func (f *Follower) handle(ctx context.Context, cli *clientv3.Client, w *Writer, resp *clientv3.WatchResponse) error {
 	if err := resp.Err(); err != nil {
 		if resp.CompactRevision != 0 || errors.Is(err, rpctypes.ErrCompacted) {
-			return fmt.Errorf("%w: etcd compacted to revision %d, past the chain's %d",
+			return fmt.Errorf("%w: etcd compacted to revision %d, past the chain's %d (it compacted while the journal was behind, or a restore with a revision bump marked it compacted)",
 				ErrGap, resp.CompactRevision, w.lastAppended())
 		}
 		return fmt.Errorf("watch etcd %s: %w", f.o.Endpoint, err)
