@@ -67,12 +67,12 @@ func (f DiskFormat) mkfs(ctx context.Context, dev string) error {
 }
 
 // loopDisk is a filesystem of its own (ext4 unless Format says otherwise)
-// on a loop device over a sparse image file: what a setup persists goes there, so that the device's own
-// counters (/sys/block/loopN/stat) say what the disk received, that setup's
-// writes and cache flushes alone. A loop device over a file with buffered
-// I/O advertises a volatile write cache, so ext4 sends it flushes (each
-// becomes an fsync of the image file); its stat counts the flush requests
-// it receives.
+// on a loop device over a sparse image file: what a setup persists goes
+// there, so that the device's own counters (/sys/block/loopN/stat) say what
+// the disk received, that setup's writes and cache flushes alone. A loop
+// device over a file with buffered I/O advertises a volatile write cache, so
+// the filesystem sends it flushes (each becomes an fsync of the image file);
+// its stat counts the flush requests it receives.
 type loopDisk struct {
 	Image      string     `json:"image"`
 	Dev        string     `json:"device"` // /dev/loopN

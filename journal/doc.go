@@ -12,11 +12,11 @@
 // first revision the segment holds, which is the previous segment's last
 // revision + 1 (the chain's start revision + 1 for the first). Segments are
 // preallocated (SegmentSize of zeros written, FirstSegmentSize for a chain's
-// first, so that a commit overwrites
-// blocks and its fdatasync needs no ext4 journal commit of its own: one cache
-// flush, plus ext4's periodic commit of the file's new mtime, which no write
-// avoids; WriterOptions.Fallocate instead) and created under a temporary name, fsynced and renamed,
-// so a segment exists whole with its header or not at all; after that each
+// first, so that a commit overwrites blocks and its fdatasync needs no ext4
+// journal commit of its own: one cache flush, plus ext4's periodic commit of
+// the file's new mtime, which no write avoids; WriterOptions.Fallocate
+// instead) and created under a temporary name, fsynced and renamed, so a
+// segment exists whole with its header or not at all; after that each
 // commit is one write and one fdatasync. A new segment starts when the next
 // record does not fit.
 //

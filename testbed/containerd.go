@@ -416,7 +416,7 @@ func (c *Containerd) shimPIDs() []int {
 	var out []int
 	for _, p := range allPIDs() {
 		cl := cmdline(p)
-		if strings.Contains(cl, "containerd-shim") && strings.Contains(cl, c.Address) && alive(p) {
+		if strings.Contains(cl, "containerd-shim") && strings.Contains(cl, c.Address) {
 			out = append(out, p)
 		}
 	}
@@ -497,8 +497,7 @@ func descendants(root int) []int {
 // died (only its parent's wait is missing) once all its threads are gone: a
 // multi-threaded process's leader (a shim, containerd: Go programs) shows
 // "Z" as soon as it has exited, while its other threads still hold the
-// process's memory, files and mounts; its task list and its cmdline (empty
-// once the memory is released) tell the two apart.
+// process's memory, files and mounts; its task list tells the two apart.
 func alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -510,7 +509,7 @@ func alive(pid int) bool {
 		return true
 	}
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	return (err == nil && len(tasks) > 1) || cmdline(pid) != ""
+	return err == nil && len(tasks) > 1
 }
 
 // mountTmpfs mounts an empty tmpfs of the given size with etcd's expected mode.
