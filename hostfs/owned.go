@@ -41,6 +41,15 @@ func DirOwner(name, prefix string) (pid int, start uint64, ok bool) {
 // runs. Anything but a clear "gone" counts as alive: a directory a live run
 // uses must never be removed.
 func OwnerAlive(pid int, start uint64) bool {
+	if pid == os.Getpid() {
+		// This process: its start time as read once when it named its
+		// directories. Read again it would be the same on Linux, but
+		// qemu-user (arm64 tests on amd64) fakes a per-thread value in a
+		// process's own stat, so a second read from another thread would
+		// call this live process gone and remove its directory.
+		own, err := OwnStartTime()
+		return err != nil || own == start
+	}
 	got, err := StartTime(pid)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false
