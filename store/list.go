@@ -36,13 +36,13 @@ func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
 		present[e.Name()] = true
 	}
 	var snaps []Snapshot
-	var problems []Problem
+	var problems, unfinished []Problem
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(dir, name)
 		switch {
 		case strings.HasPrefix(name, tempPrefix):
-			problems = append(problems, Problem{Path: path, Err: errors.New("leftover temporary file of an interrupted write")})
+			unfinished = append(unfinished, Problem{Path: path, Err: errors.New("leftover temporary file of an interrupted write")})
 		case strings.HasSuffix(name, metaSuffix):
 			id := strings.TrimSuffix(name, metaSuffix)
 			snap, err := s.load(kind, id)
@@ -53,14 +53,50 @@ func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
 			snaps = append(snaps, *snap)
 		case strings.HasSuffix(name, dataSuffix):
 			if !present[strings.TrimSuffix(name, dataSuffix)+metaSuffix] {
-				problems = append(problems, Problem{Path: path, Err: errors.New("orphan data file without metadata")})
+				unfinished = append(unfinished, Problem{Path: path, Err: errors.New("orphan data file without metadata")})
 			}
 		default:
 			problems = append(problems, Problem{Path: path, Err: errors.New("unexpected file")})
 		}
 	}
+	problems = append(problems, s.interrupted(unfinished)...)
 	sortNewestFirst(snaps)
 	return snaps, problems, nil
+}
+
+// interrupted returns those of the files a write leaves until it commits (a
+// temporary file, a data file whose metadata is not yet written) that belong
+// to no write in progress. List takes no lock, and every writer holds it: while
+// another process holds the lock they are its write, not a problem. Otherwise
+// one still there after the lock was seen free was there with no writer: a
+// leftover of an interrupted write. One gone since was a write that finished.
+func (s *Store) interrupted(unfinished []Problem) []Problem {
+	if len(unfinished) == 0 {
+		return nil
+	}
+	held, _, err := s.LockState()
+	if held {
+		return nil
+	}
+	if err != nil { // cannot tell: name them, with why
+		for i := range unfinished {
+			unfinished[i].Err = fmt.Errorf("%w (or a write in progress: the store lock cannot be read: %v)", unfinished[i].Err, err)
+		}
+		return unfinished
+	}
+	var left []Problem
+	for _, p := range unfinished {
+		if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if strings.HasSuffix(p.Path, dataSuffix) && !strings.HasPrefix(filepath.Base(p.Path), tempPrefix) {
+			if _, err := os.Lstat(strings.TrimSuffix(p.Path, dataSuffix) + metaSuffix); err == nil {
+				continue // its metadata came: committed
+			}
+		}
+		left = append(left, p)
+	}
+	return left
 }
 
 // load reads and checks the snapshot id of kind: its metadata must be valid

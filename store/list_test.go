@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -149,5 +150,41 @@ func TestGetRejectsBadIDs(t *testing.T) {
 	}
 	if _, err := s.Get("20261125T144530Z-r1"); !errors.Is(err, ErrNoSnapshot) {
 		t.Fatalf("Get of an absent id = %v, want ErrNoSnapshot", err)
+	}
+}
+
+// A write in progress (its temporary file, its data file before the
+// metadata) is not a problem: list takes no lock, the writer holds it. Once
+// the lock is free, the same files are leftovers of an interrupted write.
+func TestListWriteInProgress(t *testing.T) {
+	s := newStore(t)
+	dir := filepath.Join(s.Dir, snapshotsDir)
+	temp := filepath.Join(dir, ".tmp-staged.db.zst.2696988815")
+	orphan := filepath.Join(dir, "20261125T000000Z-r6.db.zst")
+	for _, p := range []string{temp, orphan} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlock, err := s.Lock(context.Background(), time.Second, "backup (cron)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, problems, err := s.List(); err != nil || len(problems) != 0 {
+		t.Errorf("List during a write = %v, %v; want no problems", problems, err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	_, problems, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range problems {
+		got[p.Path] = p.Err.Error()
+	}
+	if !strings.Contains(got[temp], "interrupted write") || !strings.Contains(got[orphan], "orphan") || len(got) != 2 {
+		t.Errorf("List with the lock free = %v, want the temporary file and the orphan as leftovers", got)
 	}
 }
