@@ -79,8 +79,9 @@ test: vet unit unit-arm64 deb-test e2e e2e-containerd1 bench-smoke vm-test
 # Skipped: hostfs's TestStartTime (it reads its own /proc/<pid>/stat twice, and
 # qemu-user fakes the start time there per thread; the product reads its own
 # once, see hostfs.OwnerAlive) and store's TestLockProcesses (it re-executes the
-# test binary: an arm64 child). All of them run in `make unit` on amd64. -trimpath: the arm64 packages compiled
-# here are the ones `make release` links (one cross-compile, not two).
+# test binary: an arm64 child). All of them run in `make unit` on amd64.
+# -trimpath: the arm64 packages compiled here are the ones `make release`
+# links (one cross-compile, not two).
 # See packaging/README.md.
 ARM64_UNIT_PKGS = $(shell $(GO) list -deps ./cmd/etcd-ramdisk | grep '^github.com/etcd-ramdisk/etcd-ramdisk/' | grep -v -e '/journal$$')
 ARM64_UNIT_SKIP := ^(TestStartTime|TestLockProcesses)$$

@@ -53,9 +53,7 @@ func cleanDir(dir string, orphans bool, cutoff time.Time) ([]string, error) {
 	var removed []string
 	for _, e := range entries {
 		name := e.Name()
-		stale := strings.HasPrefix(name, tempPrefix) ||
-			(orphans && strings.HasSuffix(name, dataSuffix) && !present[strings.TrimSuffix(name, dataSuffix)+metaSuffix])
-		if !stale || !e.Type().IsRegular() {
+		if unfinished(name, present, orphans) == "" || !e.Type().IsRegular() {
 			continue
 		}
 		fi, err := e.Info()
@@ -78,4 +76,18 @@ func cleanDir(dir string, orphans bool, cutoff time.Time) ([]string, error) {
 		return removed, syncDir(dir)
 	}
 	return removed, nil
+}
+
+// unfinished says what name, in a directory whose entries are present, is
+// when it is a file a write leaves until it commits: a temporary file, or
+// (with orphans) a data file whose metadata is not there. "" when neither.
+// A write in progress has such files; a write that was interrupted leaves them.
+func unfinished(name string, present map[string]bool, orphans bool) string {
+	switch {
+	case strings.HasPrefix(name, tempPrefix):
+		return "leftover temporary file of an interrupted write"
+	case orphans && strings.HasSuffix(name, dataSuffix) && !present[strings.TrimSuffix(name, dataSuffix)+metaSuffix]:
+		return "orphan data file without metadata"
+	}
+	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/etcd-ramdisk/etcd-ramdisk/internal/filelock"
 )
 
 // List returns the good snapshots, newest first in the store's order
@@ -36,13 +38,15 @@ func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
 		present[e.Name()] = true
 	}
 	var snaps []Snapshot
-	var problems, unfinished []Problem
+	var problems, pending []Problem
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(dir, name)
+		if why := unfinished(name, present, true); why != "" {
+			pending = append(pending, Problem{Path: path, Err: errors.New(why)})
+			continue
+		}
 		switch {
-		case strings.HasPrefix(name, tempPrefix):
-			unfinished = append(unfinished, Problem{Path: path, Err: errors.New("leftover temporary file of an interrupted write")})
 		case strings.HasSuffix(name, metaSuffix):
 			id := strings.TrimSuffix(name, metaSuffix)
 			snap, err := s.load(kind, id)
@@ -51,45 +55,42 @@ func (s *Store) list(kind Kind) ([]Snapshot, []Problem, error) {
 				continue
 			}
 			snaps = append(snaps, *snap)
-		case strings.HasSuffix(name, dataSuffix):
-			if !present[strings.TrimSuffix(name, dataSuffix)+metaSuffix] {
-				unfinished = append(unfinished, Problem{Path: path, Err: errors.New("orphan data file without metadata")})
-			}
+		case strings.HasSuffix(name, dataSuffix): // its metadata is there
 		default:
 			problems = append(problems, Problem{Path: path, Err: errors.New("unexpected file")})
 		}
 	}
-	problems = append(problems, s.interrupted(unfinished)...)
+	problems = append(problems, s.interrupted(pending)...)
 	sortNewestFirst(snaps)
 	return snaps, problems, nil
 }
 
-// interrupted returns those of the files a write leaves until it commits (a
-// temporary file, a data file whose metadata is not yet written) that belong
-// to no write in progress. List takes no lock, and every writer holds it: while
-// another process holds the lock they are its write, not a problem. Otherwise
-// one still there after the lock was seen free was there with no writer: a
-// leftover of an interrupted write. One gone since was a write that finished.
-func (s *Store) interrupted(unfinished []Problem) []Problem {
-	if len(unfinished) == 0 {
+// interrupted returns those of the pending files (unfinished: a write's until
+// it commits) that belong to no write in progress. List takes no lock,
+// and every writer holds it: while another process holds the lock they are
+// its write, not a problem. Otherwise one still unfinished after the lock was
+// seen free was so with no writer: a leftover of an interrupted write. One
+// gone or committed since was a write that finished.
+func (s *Store) interrupted(pending []Problem) []Problem {
+	if len(pending) == 0 {
 		return nil
 	}
-	held, _, err := s.LockState()
+	held, err := filelock.Held(filepath.Join(s.Dir, lockName))
 	if held {
 		return nil
 	}
 	if err != nil { // cannot tell: name them, with why
-		for i := range unfinished {
-			unfinished[i].Err = fmt.Errorf("%w (or a write in progress: the store lock cannot be read: %v)", unfinished[i].Err, err)
+		for i := range pending {
+			pending[i].Err = fmt.Errorf("%w (or a write in progress: the store lock cannot be read: %v)", pending[i].Err, err)
 		}
-		return unfinished
+		return pending
 	}
 	var left []Problem
-	for _, p := range unfinished {
+	for _, p := range pending {
 		if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {
-			continue
+			continue // its write renamed or removed it
 		}
-		if strings.HasSuffix(p.Path, dataSuffix) && !strings.HasPrefix(filepath.Base(p.Path), tempPrefix) {
+		if strings.HasSuffix(p.Path, dataSuffix) {
 			if _, err := os.Lstat(strings.TrimSuffix(p.Path, dataSuffix) + metaSuffix); err == nil {
 				continue // its metadata came: committed
 			}
